@@ -1,0 +1,39 @@
+# codesift: `make demo` shows it working on real code; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_PKG := click==8.1.8
+DEMO_DIR := $(VENV)/demo/click-8.1.8
+
+.PHONY: demo test install bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch is pinned to the CPU build (pyproject's [local] extra): never let pip pick another.
+	$(PY) -m pip install --quiet -e ".[local,dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(DEMO_DIR): | $(STAMP)
+	mkdir -p $(VENV)/demo
+	$(PY) -m pip download --quiet --no-binary :all: --no-deps -d $(VENV)/demo $(DEMO_PKG)
+	tar -xzf $(VENV)/demo/click-8.1.8.tar.gz -C $(VENV)/demo
+
+demo: $(STAMP) $(DEMO_DIR)
+	$(VENV)/bin/codesift index $(DEMO_DIR)
+	@echo; echo '$$ codesift search "how are environment variables used as option defaults"'
+	$(VENV)/bin/codesift search "how are environment variables used as option defaults" --repo $(DEMO_DIR) -k 5
+	@echo; echo '$$ codesift search "Context.invoke"'
+	$(VENV)/bin/codesift search "Context.invoke" --repo $(DEMO_DIR) -k 3
+	@echo; echo '$$ codesift search "<a pasted traceback>"'
+	$(VENV)/bin/codesift search 'Traceback (most recent call last):\n  File "src/click/core.py", line 1078, in main\n    rv = self.invoke(ctx)\n  File "src/click/termui.py", line 182, in prompt\n    value = prompt_func(prompt)\nclick.exceptions.Abort' --repo $(DEMO_DIR) -k 3
+	@echo; $(VENV)/bin/codesift status --repo $(DEMO_DIR)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,29 @@
+"""codesift: index a repository and find the right code for a question.
+
+    import codesift
+    with codesift.open_index("path/to/repo") as index:
+        index.update()
+        for hit in index.search("where are retries configured?", k=5):
+            print(hit.path, hit.start_line, hit.symbol)
+"""
+
+from .api import Index, open_index
+from .config import Settings
+from .errors import CodesiftError
+from .indexer import IndexSummary
+from .model import Chunk, Filters, Hit, Symbol
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Chunk",
+    "CodesiftError",
+    "Filters",
+    "Hit",
+    "Index",
+    "IndexSummary",
+    "Settings",
+    "Symbol",
+    "__version__",
+    "open_index",
+]

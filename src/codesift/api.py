@@ -1,0 +1,198 @@
+"""The library API: `open_index(path)` -> `Index` with `.update()`, `.search()`, `.status()`.
+
+An Index holds settings and a store, nothing global; the CLI and servers are thin
+adapters over it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .config import INDEX_DIRNAME, Settings, index_path, load_settings
+from .errors import CorruptIndexError, NoIndexError, PathError, UsageError
+from .indexer import IndexSummary, Progress, needs_rebuild, run_index
+from .model import Filters, Hit
+from .retrieve.query import analyse
+from .retrieve.retrievers import (DenseRetriever, FrameRetriever, IdentifierRetriever,
+                                  LexicalRetriever, SymbolRetriever)
+from .retrieve.search import SearchOptions, rank
+from .store.sqlite import SQLiteStore
+
+MAX_K = 1000
+
+
+def open_index(path: str | os.PathLike, *, settings: Settings | None = None,
+               **overrides) -> Index:
+    """Open (or prepare to create) the index of the repository at `path`.
+
+    Keyword overrides are Settings fields (index_dir, dense, embedder, ...)."""
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise PathError(f"{root}: no such directory", hint="check the path you gave")
+    if not root.is_dir():
+        raise PathError(f"{root}: not a directory", hint="give the repository's root folder")
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise PathError(f"{root}: permission denied", hint="check the folder's permissions")
+    base = settings or load_settings(root.resolve())
+    return Index(root.resolve(), base.with_overrides(**overrides))
+
+
+class Index:
+    """One repository's index: update it, search it, report on it."""
+
+    def __init__(self, root: Path, settings: Settings) -> None:
+        self.root = root
+        self.settings = settings
+        self.db_path = index_path(root, settings)
+        self._store: SQLiteStore | None = None
+        self._query_embedder = None
+        self._vectors = None
+        self._vectors_generation: str | None = None
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    @property
+    def exists(self) -> bool:
+        return self.db_path.exists()
+
+    def store(self) -> SQLiteStore:
+        if self._store is None:
+            if not self.exists:
+                raise NoIndexError(f"no index for {self.root} yet",
+                                   hint=f"build one first: codesift index {self.root}")
+            self._store = SQLiteStore(self.db_path)
+        return self._store
+
+    # -- indexing ----------------------------------------------------------------
+
+    def update(self, progress: Progress | None = None, *, rebuild: bool = False,
+               embedder: str | None = None) -> IndexSummary:
+        """Bring the index up to date: only changed files are re-parsed and re-embedded."""
+        self._prepare_index_dir()
+        if self.exists:
+            store = self.store()
+            spec = embedder or store.get_meta("embedder_spec") or self.settings.embedder
+            if rebuild or needs_rebuild(store):
+                return self._rebuild(spec, progress)
+        else:
+            spec = embedder or self.settings.embedder
+            self._store = SQLiteStore(self.db_path, create=True)
+        return self._run(self._store, spec, progress)
+
+    def _run(self, store: SQLiteStore, spec: str, progress: Progress | None) -> IndexSummary:
+        emb = self._make_embedder(spec) if self.settings.dense else None
+        self._vectors = None
+        return run_index(self.root, store, embedder=emb, embedder_spec=spec,
+                         max_file_bytes=self.settings.max_file_bytes,
+                         extra_ignores=self.settings.extra_ignores, progress=progress)
+
+    def _rebuild(self, spec: str, progress: Progress | None) -> IndexSummary:
+        """Build a fresh database beside the old one and swap it in only when complete:
+        an interrupted rebuild leaves the previous index untouched."""
+        tmp = self.db_path.with_name(self.db_path.name + ".rebuild")
+        for leftover in _sqlite_files(tmp):
+            leftover.unlink(missing_ok=True)
+        fresh = SQLiteStore(tmp, create=True)
+        try:
+            summary = self._run(fresh, spec, progress)
+            fresh.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            fresh.close()
+        self.close()
+        os.replace(tmp, self.db_path)
+        for stale in _sqlite_files(self.db_path)[1:] + _sqlite_files(tmp)[1:]:
+            stale.unlink(missing_ok=True)
+        return summary
+
+    def _prepare_index_dir(self) -> None:
+        folder = self.db_path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PathError(f"cannot create index folder {folder}: {exc.strerror}",
+                            hint="pass --index-dir to put the index somewhere writable") from exc
+        ignore = folder / ".gitignore"
+        if folder.name == INDEX_DIRNAME and not ignore.exists():
+            # Never leave index files where git would pick them up.
+            ignore.write_text("# created by codesift\n*\n", encoding="utf-8")
+
+    def _make_embedder(self, spec: str):
+        from .embed import make_embedder
+        opts = {"batch_size": self.settings.embed_batch_size}
+        if self.settings.embed_base_url:
+            opts["base_url"] = self.settings.embed_base_url
+        return make_embedder(spec, **opts)
+
+    # -- searching ---------------------------------------------------------------
+
+    def search(self, query: str, k: int = 10, *, languages: tuple[str, ...] = (),
+               path: str | None = None, kinds: tuple[str, ...] = (),
+               exclude_tests: bool = False, files: bool = False) -> list[Hit]:
+        """Hybrid search; returns at most `k` hits, best first."""
+        if not isinstance(k, int) or k <= 0:
+            raise UsageError(f"k must be a positive integer, got {k!r}", hint="use -k 10")
+        if k > MAX_K:
+            raise UsageError(f"k={k} is more than the {MAX_K} allowed", hint="ask for fewer hits")
+        q = analyse(query, max_chars=self.settings.max_query_chars)
+        filters = Filters(tuple(languages), path, tuple(kinds), exclude_tests)
+        options = SearchOptions(k=k, filters=filters, files=files,
+                                depth=max(100, k * 3))
+        store = self.store()
+        return rank(store, self._retrievers(store), q, self.settings, options)
+
+    def _retrievers(self, store: SQLiteStore) -> list:
+        found = [LexicalRetriever(store), IdentifierRetriever(store), SymbolRetriever(store),
+                 FrameRetriever(store)]
+        dense = self._dense_retriever(store)
+        if dense is not None:
+            found.append(dense)
+        return found
+
+    def _dense_retriever(self, store: SQLiteStore) -> DenseRetriever | None:
+        spec = store.get_meta("embedder_spec")
+        if not self.settings.dense or not spec or not store.get_meta("embedder_id"):
+            return None
+        from .retrieve.dense_cache import load_or_build
+        generation = store.get_meta("generation") or "0"
+        if self._vectors is None or self._vectors_generation != generation:
+            dim = int(store.get_meta("embedder_dim") or 0)
+            self._vectors = load_or_build(store, self.db_path.parent, generation, dim)
+            self._vectors_generation = generation
+        if self._query_embedder is None:
+            self._query_embedder = self._make_embedder(spec)
+        return DenseRetriever(store, self._query_embedder, self._vectors)
+
+    # -- reporting ---------------------------------------------------------------
+
+    def status(self) -> dict:
+        store = self.store()
+        meta = store.all_meta()
+        return {"repo": str(self.root), "index": str(self.db_path),
+                "size_bytes": sum(p.stat().st_size for p in _sqlite_files(self.db_path)
+                                  if p.exists()),
+                "embedder": meta.get("embedder_id") or None,
+                "chunker_version": meta.get("chunker_version"),
+                "generation": int(meta.get("generation", 0)), **store.stats()}
+
+    def check(self) -> list[str]:
+        """Integrity problems of the index database ([] when sound)."""
+        try:
+            return self.store().check_integrity()
+        except CorruptIndexError as exc:
+            return [str(exc)]
+
+
+def _sqlite_files(db: Path) -> list[Path]:
+    return [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]

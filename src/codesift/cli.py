@@ -1,0 +1,140 @@
+"""The `codesift` command: index, search, status.
+
+Errors print one line and a hint on stderr (exit 2 for bad usage, 1 for failures);
+`--json` prints machine-readable results and nothing else on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+
+import click
+
+from .errors import CodesiftError
+
+
+def _fail(message: str, hint: str = "", code: int = 1) -> None:
+    click.echo(f"error: {message}", err=True)
+    if hint:
+        click.echo(f"hint: {hint}", err=True)
+    sys.exit(code)
+
+
+def friendly_errors(func: Callable) -> Callable:
+    """Map library errors (and Ctrl-C) to one line plus a hint, never a traceback."""
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except CodesiftError as exc:
+            _fail(str(exc), exc.hint, exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted; the index keeps everything committed so far",
+                  "run the same command again to finish", 130)
+        except BrokenPipeError:
+            sys.exit(0)
+    return wrapper
+
+
+def _emit_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="codesift")
+def main() -> None:
+    """codesift: find the right code for a question, in any repository."""
+
+
+index_dir_option = click.option(
+    "--index-dir", type=click.Path(file_okay=False), default=None,
+    help="Where the index lives (default: <repo>/.codesift).")
+
+
+@main.command("index")
+@click.argument("path", type=click.Path(), default=".")
+@index_dir_option
+@click.option("--no-dense", is_flag=True, help="Lexical + symbol search only: the fastest index.")
+@click.option("--embedder", default=None,
+              help='Embedding model: "local", "local:<model or path>", "openai:<model>".')
+@click.option("--dry-run", is_flag=True, help="List what would be indexed and why files are skipped.")
+@click.option("--rebuild", is_flag=True, help="Build a fresh index (e.g. after changing --embedder).")
+@click.option("--max-file-size", type=int, default=None, help="Skip files larger than this many bytes.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@friendly_errors
+def index_cmd(path, index_dir, no_dense, embedder, dry_run, rebuild, max_file_size, as_json):
+    """Index the repository at PATH (incremental: only changed files are redone)."""
+    from .api import open_index
+    from .render import print_dry_run, print_summary, progress_bar
+
+    idx = open_index(path, index_dir=index_dir, dense=False if no_dense else None,
+                     embedder=embedder, max_file_bytes=max_file_size)
+    if dry_run:
+        from .ingest.discover import discover
+        found = discover(idx.root, max_file_bytes=idx.settings.max_file_bytes,
+                         extra_ignores=idx.settings.extra_ignores)
+        return print_dry_run(found, as_json)
+    with idx, progress_bar(enabled=not as_json) as progress:
+        summary = idx.update(progress, rebuild=rebuild, embedder=embedder)
+    if as_json:
+        return _emit_json(summary.to_dict())
+    print_summary(summary, idx.db_path)
+
+
+@main.command("search")
+@click.argument("query")
+@click.option("--repo", type=click.Path(), default=".", help="Repository root (default: .).")
+@index_dir_option
+@click.option("-k", "k", type=int, default=10, show_default=True, help="Number of hits.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of hits.")
+@click.option("--files", is_flag=True, help="Aggregate hits to whole files.")
+@click.option("--lang", "languages", multiple=True, help="Only these languages (repeatable).")
+@click.option("--path", "path_glob", default=None, help="Only paths matching this glob or prefix.")
+@click.option("--kind", "kinds", multiple=True, help="Only these kinds: function, method, class, ...")
+@click.option("--no-tests", is_flag=True, help="Leave test code out.")
+@click.option("--no-dense", is_flag=True, help="Skip the dense retriever for this query.")
+@friendly_errors
+def search_cmd(query, repo, index_dir, k, as_json, files, languages, path_glob, kinds,
+               no_tests, no_dense):
+    """Search the index with natural language, an identifier, or a pasted error."""
+    from .api import open_index
+    from .render import print_hits
+
+    if query == "-":
+        query = sys.stdin.read()
+    with open_index(repo, index_dir=index_dir, dense=False if no_dense else None) as idx:
+        hits = idx.search(query, k=k, languages=languages, path=path_glob, kinds=kinds,
+                          exclude_tests=no_tests, files=files)
+    if as_json:
+        return _emit_json([h.to_dict() for h in hits])
+    print_hits(hits, files=files)
+
+
+@main.command("status")
+@click.option("--repo", type=click.Path(), default=".", help="Repository root (default: .).")
+@index_dir_option
+@click.option("--check", is_flag=True, help="Also run SQLite's integrity checks.")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@friendly_errors
+def status_cmd(repo, index_dir, check, as_json):
+    """Show what the index holds: files, chunks, vectors, embedder, failures."""
+    from .api import open_index
+    from .render import print_status
+
+    with open_index(repo, index_dir=index_dir) as idx:
+        info = idx.status()
+        if check:
+            info["integrity_problems"] = idx.check()
+    if as_json:
+        return _emit_json(info)
+    print_status(info)
+    if check and info["integrity_problems"]:
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

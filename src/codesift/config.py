@@ -1,0 +1,87 @@
+"""Settings, layered: defaults < codesift.toml (repo root) < CODESIFT_* environment < flags.
+
+Every knob a user can turn lives here, so the CLI, the API and the servers agree.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+
+INDEX_DIRNAME = ".codesift"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    index_dir: str | None = None  # default: <repo>/.codesift
+    dense: bool = True
+    embedder: str = "local"  # "local", "local:<model or path>", "openai:<model>"
+    embed_base_url: str | None = None
+    embed_batch_size: int = 64
+    max_file_bytes: int = 1_000_000
+    # Fusion: reciprocal-rank fusion constant and per-retriever weights.
+    rrf_k: int = 60
+    weight_lexical: float = 1.0
+    weight_dense: float = 1.0
+    weight_symbol: float = 2.0
+    weight_file: float = 0.5
+    test_penalty: float = 0.5  # score multiplier for test code unless the query is about tests
+    max_query_chars: int = 20_000
+    extra_ignores: tuple[str, ...] = field(default=())
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with the non-None overrides applied (flags from the CLI)."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+_ENV_PREFIX = "CODESIFT_"
+
+
+def _coerce(name: str, raw: Any, current: Any) -> Any:
+    kind = type(current) if current is not None else str
+    try:
+        if kind is bool:
+            if isinstance(raw, bool):
+                return raw
+            return str(raw).strip().lower() in ("1", "true", "yes", "on")
+        if kind is tuple:
+            return tuple(raw) if isinstance(raw, list) else tuple(str(raw).split(","))
+        return kind(raw)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"setting {name}={raw!r} is not a valid {kind.__name__}",
+                         hint="check codesift.toml and CODESIFT_* variables") from exc
+
+
+def load_settings(repo: Path | None = None, env: dict[str, str] | None = None,
+                  **flags: Any) -> Settings:
+    """Resolve settings for `repo` from its codesift.toml, the environment and flags."""
+    settings = Settings()
+    names = {f.name for f in fields(Settings)}
+    layers: list[dict[str, Any]] = []
+    if repo is not None and (repo / "codesift.toml").is_file():
+        try:
+            layers.append(tomllib.loads((repo / "codesift.toml").read_text("utf-8")))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{repo / 'codesift.toml'} is not valid TOML: {exc}") from exc
+    env = os.environ if env is None else env
+    layers.append({k[len(_ENV_PREFIX):].lower(): v for k, v in env.items()
+                   if k.startswith(_ENV_PREFIX) and k[len(_ENV_PREFIX):].lower() in names})
+    layers.append({k: v for k, v in flags.items() if v is not None})
+    for layer in layers:
+        unknown = set(layer) - names
+        if unknown:
+            raise UsageError(f"unknown setting(s): {', '.join(sorted(unknown))}",
+                             hint=f"known settings: {', '.join(sorted(names))}")
+        settings = replace(settings, **{k: _coerce(k, v, getattr(settings, k))
+                                        for k, v in layer.items()})
+    return settings
+
+
+def index_path(repo: Path, settings: Settings) -> Path:
+    base = Path(settings.index_dir) if settings.index_dir else repo / INDEX_DIRNAME
+    return base / "index.db"

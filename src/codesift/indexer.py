@@ -1,0 +1,207 @@
+"""Incremental indexing: discover -> hash diff -> parse -> chunk -> store -> embed.
+
+Each batch of files is written in one transaction and vectors are committed per batch,
+so a run killed at any point leaves the last committed state usable; the next run
+sees the remaining hash differences and missing vectors and finishes the work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import EmbedderMismatchError
+from .ingest.chunk import CHUNKER_VERSION, chunk_file
+from .ingest.discover import Discovery, discover, read_text
+from .ingest.languages import DEEP_LANGUAGES, is_test_path
+from .ingest.parse import parse_source
+from .model import ParsedFile, SkippedFile, SourceFile
+from .store.sqlite import FileRecord, SQLiteStore
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+FILE_BATCH = 64
+VECTOR_BATCH = 256
+INDEX_FORMAT_VERSION = "1"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSummary:
+    files_seen: int
+    files_indexed: int
+    files_unchanged: int
+    files_deleted: int
+    chunks_written: int
+    vectors_embedded: int
+    seconds: float
+    languages: dict[str, int] = field(default_factory=dict)
+    skipped: tuple[SkippedFile, ...] = ()
+    parse_failures: tuple[tuple[str, str], ...] = ()
+    encoding_warnings: tuple[tuple[str, str], ...] = ()
+
+    def to_dict(self) -> dict:
+        return {
+            "files_seen": self.files_seen, "files_indexed": self.files_indexed,
+            "files_unchanged": self.files_unchanged, "files_deleted": self.files_deleted,
+            "chunks_written": self.chunks_written, "vectors_embedded": self.vectors_embedded,
+            "seconds": round(self.seconds, 3), "languages": self.languages,
+            "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+            "parse_failures": [{"path": p, "reason": r} for p, r in self.parse_failures],
+            "encoding_warnings": [{"path": p, "warning": w} for p, w in self.encoding_warnings],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    record: FileRecord
+    text: str
+    parsed: ParsedFile | None
+    chunks: tuple
+
+
+def file_sha(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def prepare_file(source: SourceFile) -> _Prepared:
+    """Read, parse and chunk one file; never raises for bad content."""
+    text, warning = read_text(source.abspath)
+    is_test = is_test_path(source.path, source.language)
+    parsed = None
+    if source.language in DEEP_LANGUAGES:
+        parsed = parse_source(source.path, text, source.language)
+    chunks = chunk_file(source, text, parsed, is_test=is_test)
+    record = FileRecord(
+        path=source.path, language=source.language,
+        sha=file_sha(text.encode("utf-8", "surrogatepass")), size=source.size,
+        n_lines=text.count("\n") + 1, is_test=is_test,
+        parse_error=parsed.error if parsed is not None else None, warning=warning)
+    return _Prepared(record, text, parsed if parsed and not parsed.error else None, tuple(chunks))
+
+
+def changed_files(files: Sequence[SourceFile], known: dict[str, str]) -> list[SourceFile]:
+    """Files whose content hash differs from the stored one (or that are new)."""
+    out = []
+    for source in files:
+        old = known.get(source.path)
+        if old is None:
+            out.append(source)
+            continue
+        try:
+            text, _ = read_text(source.abspath)
+        except OSError:
+            out.append(source)
+            continue
+        if file_sha(text.encode("utf-8", "surrogatepass")) != old:
+            out.append(source)
+    return out
+
+
+def check_embedder(store: SQLiteStore, embedder_id: str) -> None:
+    """Refuse to mix vectors of two models (a rebuild starts a fresh database instead)."""
+    stored = store.get_meta("embedder_id") or ""
+    if stored and embedder_id and stored != embedder_id:
+        raise EmbedderMismatchError(
+            f"this index was embedded with {stored!r}, not {embedder_id!r}",
+            hint="re-run with --rebuild to re-embed everything with the new model, "
+                 "or pass --embedder to use the original one")
+    if stored != embedder_id:  # a lexical-only index becomes dense
+        with store.transaction():
+            store.set_meta("embedder_id", embedder_id)
+
+
+def needs_rebuild(store: SQLiteStore) -> bool:
+    """An index written by another chunker would mix chunk formats: rebuild it whole."""
+    version = store.get_meta("chunker_version")
+    return version is not None and version != CHUNKER_VERSION
+
+
+def write_batches(store: SQLiteStore, todo: Sequence[SourceFile], progress: Progress | None
+                  ) -> tuple[int, list[tuple[str, str]], list[tuple[str, str]]]:
+    chunks_written = 0
+    failures: list[tuple[str, str]] = []
+    warnings: list[tuple[str, str]] = []
+    for start in range(0, len(todo), FILE_BATCH):
+        prepared = [prepare_file(s) for s in todo[start:start + FILE_BATCH]]
+        with store.transaction():
+            for item in prepared:
+                store.write_file(item.record, item.text, item.chunks, item.parsed)
+            _bump_generation(store)
+        for item in prepared:
+            chunks_written += len(item.chunks)
+            if item.record.parse_error:
+                failures.append((item.record.path, item.record.parse_error))
+            if item.record.warning:
+                warnings.append((item.record.path, item.record.warning))
+        if progress:
+            progress("parse", min(start + FILE_BATCH, len(todo)), len(todo))
+    return chunks_written, failures, warnings
+
+
+def embed_missing(store: SQLiteStore, embedder, progress: Progress | None) -> int:
+    """Embed every chunk text that has no vector yet, committing per batch."""
+    missing = store.texts_missing_vectors()
+    # Similar lengths batch together: less padding, much faster on CPU.
+    missing.sort(key=lambda item: len(item[1]))
+    done = 0
+    for start in range(0, len(missing), VECTOR_BATCH):
+        part = missing[start:start + VECTOR_BATCH]
+        vectors = embedder.embed_documents([text for _, text in part])
+        with store.transaction():
+            store.put_vectors([h for h, _ in part], vectors)
+            _bump_generation(store)
+        done += len(part)
+        if progress:
+            progress("embed", done, len(missing))
+    return done
+
+
+def _bump_generation(store: SQLiteStore) -> None:
+    store.set_meta("generation", str(int(store.get_meta("generation") or 0) + 1))
+
+
+def run_index(root: Path, store: SQLiteStore, *, embedder=None, embedder_spec: str = "",
+              max_file_bytes: int = 1_000_000,
+              extra_ignores: tuple[str, ...] = (), progress: Progress | None = None,
+              discovery: Discovery | None = None) -> IndexSummary:
+    """Bring the index at `store` up to date with the tree at `root`."""
+    started = time.perf_counter()
+    if embedder is not None:
+        # Without an embedder (--no-dense) existing vectors are kept, new chunks wait.
+        check_embedder(store, embedder.id)
+    if store.get_meta("chunker_version") is None:
+        with store.transaction():
+            store.set_meta("chunker_version", CHUNKER_VERSION)
+            store.set_meta("index_format", INDEX_FORMAT_VERSION)
+    found = discovery or discover(root, max_file_bytes=max_file_bytes, extra_ignores=extra_ignores)
+    known = store.file_states()
+    present = {f.path for f in found.files}
+    deleted = sorted(set(known) - present)
+    if deleted:
+        with store.transaction():
+            for path in deleted:
+                store.delete_file(path)
+            _bump_generation(store)
+    todo = changed_files(found.files, known)
+    chunks_written, failures, warnings = write_batches(store, todo, progress)
+    embedded = 0
+    if embedder is not None:
+        embedded = embed_missing(store, embedder, progress)
+        with store.transaction():
+            store.set_meta("embedder_spec", embedder_spec)
+            store.set_meta("embedder_dim", str(embedder.dim))
+    with store.transaction():
+        if store.drop_orphan_vectors():
+            _bump_generation(store)
+    languages: dict[str, int] = {}
+    for source in found.files:
+        languages[source.language] = languages.get(source.language, 0) + 1
+    return IndexSummary(
+        files_seen=len(found.files), files_indexed=len(todo),
+        files_unchanged=len(found.files) - len(todo), files_deleted=len(deleted),
+        chunks_written=chunks_written, vectors_embedded=embedded,
+        seconds=time.perf_counter() - started, languages=languages,
+        skipped=found.skipped, parse_failures=tuple(failures),
+        encoding_warnings=tuple(warnings))

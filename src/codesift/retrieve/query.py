@@ -1,0 +1,128 @@
+"""Query analysis: what kind of question this is and which code-like parts it holds.
+
+A bare identifier, a pasted traceback, or a long bug report that mentions identifiers
+and file names each need the right signals pulled out before retrieval.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..errors import BadQueryError
+from ..tokens import STOPWORDS, query_terms, split_identifier, symbol_keys
+
+MAX_LEXICAL_TERMS = 48
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One stack frame pulled out of a pasted traceback."""
+
+    path: str  # as printed (absolute or relative); matched by suffix
+    line: int
+    function: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    text: str
+    terms: tuple[str, ...]  # lexical terms, stopwords dropped, capped
+    identifiers: tuple[str, ...]  # code-like names as written: `HttpClient.send`, `parse_header`
+    identifier_terms: tuple[str, ...]  # the lexical tokens of those identifiers
+    symbol_keys: tuple[str, ...]  # normalised keys for the exact-symbol lookup
+    frames: tuple[Frame, ...]
+    paths: tuple[str, ...]  # file paths or names mentioned
+    is_identifier: bool  # the whole query is one identifier
+    about_tests: bool  # the question is about tests: do not rank them down
+
+
+# Qualified identifiers: a.b.c, A::b, (*T).M, Mod#meth, with an optional call suffix.
+_QUALIFIED = re.compile(
+    r"(?:\(\*?[A-Za-z_]\w*\)\.)?[A-Za-z_$][\w$]*(?:(?:\.|::|#)[A-Za-z_$][\w$]*)*(?:\(\))?")
+_BACKTICKED = re.compile(r"`([^`\n]{1,200})`")
+_FILE_NAME = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+\.(?:py|pyi|js|mjs|cjs|jsx|ts|tsx|go|rs|"
+                        r"java|c|h|cc|cpp|hpp|cs|rb|php|md|rst|toml|yaml|yml|json|sql|sh))\b")
+_PY_FRAME = re.compile(r'File "([^"]+)", line (\d+)(?:, in ([\w<>.]+))?')
+_JS_FRAME = re.compile(r"\bat (?:(?:async )?([\w$.<>\[\] ]+?) \()?((?:[A-Za-z]:)?[^\s():]+):(\d+):\d+\)?")
+_JAVA_FRAME = re.compile(r"\bat ([\w$.]+)\((\w+\.(?:java|kt|scala|cs)):(\d+)\)")
+_GO_FRAME = re.compile(r"^\s*([^\s:]+\.go):(\d+)", re.MULTILINE)
+_GENERIC_FRAME = re.compile(r"((?:[\w.-]+/)+[\w.-]+\.\w+):(\d+)")
+_TEST_WORDS = frozenset({"test", "tests", "testing", "unittest", "pytest", "spec", "fixture",
+                         "fixtures", "mock", "conftest"})
+
+
+def _is_code_like(name: str) -> bool:
+    """camelCase, snake_case, dotted or called: English words stay out."""
+    core = name.removesuffix("()")
+    if any(sep in core for sep in (".", "::", "#", "_", "(")):
+        return not re.fullmatch(r"[\d.]+", core) and not _looks_like_prose_dots(core)
+    return bool(re.search(r"[a-z][A-Z]|[A-Z][a-z]+[A-Z]", core)) or name.endswith("()")
+
+
+def _looks_like_prose_dots(text: str) -> bool:
+    # "e.g", "i.e", version numbers, sentences without spaces after the period
+    parts = text.split(".")
+    return len(parts) > 1 and all(len(p) <= 1 for p in parts)
+
+
+def extract_identifiers(text: str) -> list[str]:
+    found: dict[str, None] = {}
+    for inner in _BACKTICKED.findall(text):
+        for m in _QUALIFIED.finditer(inner):
+            found.setdefault(m.group(0).removesuffix("()"), None)
+    for m in _QUALIFIED.finditer(text):
+        name = m.group(0)
+        if _is_code_like(name):
+            found.setdefault(name.removesuffix("()").strip("."), None)
+    return [n for n in found if n and n.lower() not in STOPWORDS]
+
+
+def extract_frames(text: str) -> list[Frame]:
+    """Frames ordered nearest-to-the-error first."""
+    py = [Frame(p, int(n), f or "") for p, n, f in _PY_FRAME.findall(text)]
+    if py:
+        return py[::-1]  # Python prints the innermost frame last
+    frames = [Frame(p, int(n), f.split(".")[-1]) for f, p, n in _JAVA_FRAME.findall(text)]
+    frames += [Frame(p, int(n), (f or "").strip()) for f, p, n in _JS_FRAME.findall(text)
+               if not p.startswith(("node:", "internal/"))]
+    frames += [Frame(p, int(n)) for p, n in _GO_FRAME.findall(text)]
+    if not frames:
+        frames = [Frame(p, int(n)) for p, n in _GENERIC_FRAME.findall(text)]
+    return frames
+
+
+def analyse(text: str, *, max_chars: int = 20_000) -> Query:
+    if text is None or not text.strip():
+        raise BadQueryError("empty query", hint='ask something, e.g. codesift search "parse headers"')
+    if len(text) > max_chars:
+        raise BadQueryError(f"query is {len(text):,} characters, more than the {max_chars:,} allowed",
+                            hint="paste the relevant part (the error and its stack trace)")
+    stripped = text.strip()
+    frames = extract_frames(stripped)
+    identifiers = extract_identifiers(stripped)
+    for frame in frames:
+        if frame.function and not frame.function.startswith("<"):
+            identifiers.append(frame.function)
+    identifiers = list(dict.fromkeys(identifiers))
+    is_identifier = bool(re.fullmatch(r"\S+", stripped)) and bool(_QUALIFIED.fullmatch(stripped))
+    if is_identifier and stripped not in identifiers:
+        identifiers.insert(0, stripped.removesuffix("()"))
+    id_terms = query_terms(" ".join(identifiers), drop_stopwords=False)
+    terms = _cap_terms(query_terms(stripped), set(id_terms))
+    keys = [k for ident in identifiers for k in symbol_keys(ident)]
+    words = {w.lower() for w in re.findall(r"[A-Za-z]+", stripped)}
+    return Query(
+        text=stripped, terms=tuple(terms), identifiers=tuple(identifiers),
+        identifier_terms=tuple(id_terms), symbol_keys=tuple(dict.fromkeys(keys)),
+        frames=tuple(frames), paths=tuple(dict.fromkeys(_FILE_NAME.findall(stripped))),
+        is_identifier=is_identifier, about_tests=bool(words & _TEST_WORDS))
+
+
+def _cap_terms(terms: list[str], priority: set[str]) -> list[str]:
+    """Long bug reports: keep code tokens first, then the rest in order of appearance."""
+    if len(terms) <= MAX_LEXICAL_TERMS:
+        return terms
+    first = [t for t in terms if t in priority]
+    rest = [t for t in terms if t not in priority and len(split_identifier(t)) <= 1]
+    return (first + rest)[:MAX_LEXICAL_TERMS]

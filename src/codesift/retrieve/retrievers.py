@@ -1,0 +1,120 @@
+"""The retrievers: each turns an analysed Query into a ranked list of chunk ids.
+
+lexical (BM25 over code tokens), identifiers (BM25 over only the query's code-like
+names), symbol (exact qualified-name match), frames (traceback file:line), dense (vectors).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol
+
+from ..model import Filters
+from ..store.sqlite import SQLiteStore
+from .query import Query
+
+DEFAULT_DEPTH = 100
+MAX_KEY_MATCHES = 200  # a key matching more definitions than this says nothing
+
+
+class Retriever(Protocol):
+    name: str
+
+    def retrieve(self, query: Query, filters: Filters, limit: int) -> list[int]: ...
+
+
+class LexicalRetriever:
+    name = "lexical"
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+
+    def retrieve(self, query: Query, filters: Filters, limit: int) -> list[int]:
+        return [cid for cid, _ in self.store.lexical_chunks(query.terms, limit, filters)]
+
+
+class IdentifierRetriever:
+    """BM25 over the query's code-like names alone, so a long report's prose cannot
+    drown the `parse_header` it mentions."""
+
+    name = "identifiers"
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+
+    def retrieve(self, query: Query, filters: Filters, limit: int) -> list[int]:
+        if not query.identifier_terms or query.identifier_terms == query.terms:
+            return []
+        rows = self.store.lexical_chunks(query.identifier_terms, limit, filters)
+        return [cid for cid, _ in rows]
+
+
+class SymbolRetriever:
+    """Exact match of normalised qualified-name suffixes; longer and rarer keys first."""
+
+    name = "symbol"
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+
+    def retrieve(self, query: Query, filters: Filters, limit: int) -> list[int]:
+        if not query.symbol_keys:
+            return []
+        matches = self.store.symbol_matches(query.symbol_keys, filters)
+        per_key: dict[str, list[int]] = {}
+        for cid, key in matches:
+            per_key.setdefault(key, []).append(cid)
+        order = {key: i for i, key in enumerate(query.symbol_keys)}
+        best: dict[int, float] = {}
+        for key, ids in per_key.items():
+            if len(ids) > MAX_KEY_MATCHES:
+                continue
+            # Specific keys (more parts, fewer matches) beat generic ones; earlier
+            # identifiers in the query break ties.
+            score = (key.count(".") + 1) / math.log2(1 + len(ids)) - order[key] * 1e-6
+            for cid in ids:
+                best[cid] = max(best.get(cid, float("-inf")), score)
+        ranked = sorted(best, key=lambda cid: (-best[cid], cid))
+        return ranked[:limit]
+
+
+class FrameRetriever:
+    """Chunks that contain the file:line of a pasted stack frame, innermost first."""
+
+    name = "frames"
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+
+    def retrieve(self, query: Query, filters: Filters, limit: int) -> list[int]:
+        out: dict[int, None] = {}
+        for frame in query.frames:
+            for suffix in _path_suffixes(frame.path):
+                ids = self.store.chunks_containing(suffix, frame.line)
+                if ids:
+                    out.setdefault(ids[0], None)
+                    break
+        return list(out)[:limit]
+
+
+def _path_suffixes(path: str, longest: int = 4) -> list[str]:
+    parts = [p for p in path.replace("\\", "/").split("/") if p and p not in (".", "..")]
+    return ["/".join(parts[-n:]) for n in range(min(longest, len(parts)), 0, -1)]
+
+
+class DenseRetriever:
+    """Nearest neighbours of the query embedding among the chunk vectors."""
+
+    name = "dense"
+
+    def __init__(self, store: SQLiteStore, embedder, vectors) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.vectors = vectors
+
+    def retrieve(self, query: Query, filters: Filters, limit: int) -> list[int]:
+        if self.vectors is None or len(self.vectors) == 0:
+            return []
+        allowed = self.store.allowed_chunk_ids(filters) if filters.active else None
+        qvec = self.embedder.embed_query(query.text)
+        return [cid for cid, _ in self.vectors.search(qvec, limit, allowed=allowed)]

@@ -1,0 +1,158 @@
+"""Hybrid search: run the retrievers, fuse their rankings, rank test code down,
+put an exactly named definition first, drop crowding duplicates and build Hits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..config import Settings
+from ..model import ChunkRow, Filters, Hit
+from ..store.sqlite import SQLiteStore
+from ..tokens import symbol_parts
+from .fuse import FUSERS
+from .query import Query
+from .retrievers import DEFAULT_DEPTH, Retriever
+
+CONTAINER_KINDS = frozenset({"class", "struct", "interface", "trait", "impl", "module",
+                             "namespace", "enum", "object"})
+SNIPPET_LINES = 6
+
+
+@dataclass(frozen=True, slots=True)
+class SearchOptions:
+    k: int = 10
+    filters: Filters = field(default_factory=Filters)
+    files: bool = False  # aggregate hits to file level
+    fuser: str = "rrf"
+    depth: int = DEFAULT_DEPTH
+
+
+def rank(store: SQLiteStore, retrievers: Sequence[Retriever], query: Query,
+         settings: Settings, options: SearchOptions) -> list[Hit]:
+    rankings = {r.name: r.retrieve(query, options.filters, options.depth) for r in retrievers}
+    weights = _weights(settings)
+    scores = FUSERS[options.fuser](rankings, weights, settings.rrf_k)
+    if not scores:
+        return []
+    rows = store.chunk_rows(scores)
+    _add_file_prior(store, query, rows, scores, settings)
+    if not query.about_tests:
+        for cid, row in rows.items():
+            if row.is_test:
+                scores[cid] *= settings.test_penalty
+    ordered = sorted(scores, key=lambda cid: (-scores[cid], cid))
+    ordered = _exact_definitions_first(query, ordered, rankings.get("symbol", []), rows)
+    sources = _sources(rankings)
+    if options.files:
+        return _file_hits(store, ordered, rows, scores, options.k)
+    kept = deduplicate([rows[c] for c in ordered if c in rows])
+    return [_hit(row, scores[row.id], sources.get(row.id, ())) for row in kept[:options.k]]
+
+
+def _weights(settings: Settings) -> dict[str, float]:
+    return {"lexical": settings.weight_lexical, "identifiers": settings.weight_lexical,
+            "dense": settings.weight_dense, "symbol": settings.weight_symbol,
+            "frames": settings.weight_symbol}
+
+
+def _add_file_prior(store: SQLiteStore, query: Query, rows: dict[int, ChunkRow],
+                    scores: dict[int, float], settings: Settings) -> None:
+    """Whole-file BM25 finds the right file better than chunk BM25 does; its rank adds a
+    fused share to every candidate chunk of that file."""
+    if settings.weight_file <= 0 or not query.terms:
+        return
+    files = store.lexical_files(query.terms, DEFAULT_DEPTH)
+    file_rank = {path: rank for rank, (path, _) in enumerate(files, start=1)}
+    for path in query.paths:  # a file the user names outranks any BM25 evidence
+        for known in file_rank.keys() | {r.path for r in rows.values()}:
+            if known == path or known.endswith("/" + path):
+                file_rank[known] = 0
+    for cid, row in rows.items():
+        r = file_rank.get(row.path)
+        if r is not None:
+            scores[cid] += settings.weight_file / (settings.rrf_k + r)
+
+
+def _exact_definitions_first(query: Query, ordered: list[int], symbol_ranked: list[int],
+                             rows: dict[int, ChunkRow]) -> list[int]:
+    """A query that is an identifier puts the definition(s) it names first."""
+    if not query.is_identifier or not symbol_ranked:
+        return ordered
+    full_key = query.symbol_keys[0] if query.symbol_keys else ""
+    exact = [cid for cid in symbol_ranked if cid in rows
+             and _normalised(rows[cid].symbol).endswith(full_key)]
+    exact.sort(key=lambda cid: rows[cid].is_test)
+    first = set(exact)
+    return exact + [cid for cid in ordered if cid not in first]
+
+
+def _normalised(symbol: str) -> str:
+    return ".".join(symbol_parts(symbol))
+
+
+def deduplicate(rows: Sequence[ChunkRow]) -> list[ChunkRow]:
+    """One entry per place: a member replaces its class skeleton (it is the more precise
+    answer), and the parts of a split function collapse into the best-ranked part."""
+    kept: list[ChunkRow] = []
+    seen_parts: set[tuple[str, str, str]] = set()
+    for row in rows:
+        part_key = (row.path, row.symbol, row.kind)
+        if row.symbol and part_key in seen_parts:
+            continue
+        clash = _find_clash(kept, row)
+        if clash is None:
+            kept.append(row)
+        elif clash.kind in CONTAINER_KINDS and row.kind not in CONTAINER_KINDS:
+            kept[kept.index(clash)] = row
+        else:
+            continue
+        if row.symbol:
+            seen_parts.add(part_key)
+    return kept
+
+
+def _find_clash(kept: Sequence[ChunkRow], row: ChunkRow) -> ChunkRow | None:
+    for other in kept:
+        if other.path != row.path:
+            continue
+        outer, inner = (other, row) if other.kind in CONTAINER_KINDS else (row, other)
+        if outer.kind in CONTAINER_KINDS and inner.kind not in CONTAINER_KINDS \
+                and outer.start_line <= inner.start_line and inner.end_line <= outer.end_line:
+            return other
+    return None
+
+
+def _sources(rankings: dict[str, list[int]]) -> dict[int, tuple[str, ...]]:
+    out: dict[int, list[str]] = {}
+    for name, ranking in rankings.items():
+        for cid in ranking:
+            out.setdefault(cid, []).append(name)
+    return {cid: tuple(names) for cid, names in out.items()}
+
+
+def _snippet(text: str) -> str:
+    lines = [ln for ln in text.splitlines() if ln.strip()][:SNIPPET_LINES]
+    return "\n".join(lines)[:600]
+
+
+def _hit(row: ChunkRow, score: float, sources: tuple[str, ...]) -> Hit:
+    return Hit(path=row.path, start_line=row.start_line, end_line=row.end_line,
+               symbol=row.symbol, kind=row.kind, language=row.language, score=score,
+               snippet=_snippet(row.context_text), is_test=row.is_test, sources=sources)
+
+
+def _file_hits(store: SQLiteStore, ordered: list[int], rows: dict[int, ChunkRow],
+               scores: dict[int, float], k: int) -> list[Hit]:
+    """File-level results: a file scores its best chunk plus a little for each other one."""
+    per_file: dict[str, list[float]] = {}
+    for cid in ordered:
+        if cid in rows:
+            per_file.setdefault(rows[cid].path, []).append(scores[cid])
+    file_score = {p: s[0] + 0.1 * sum(s[1:4]) for p, s in per_file.items()}
+    best = sorted(file_score, key=lambda p: -file_score[p])[:k]
+    info = store.file_info(best)
+    return [Hit(path=p, start_line=1, end_line=info[p][1], symbol="", kind="file",
+                language=info[p][0], score=file_score[p], is_test=info[p][2])
+            for p in best if p in info]

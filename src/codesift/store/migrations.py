@@ -1,0 +1,116 @@
+"""Numbered schema migrations for the SQLite store, applied in one transaction each.
+
+Never edit a shipped migration: add a new numbered function (the pattern of
+sqlite-utils' migrations and llm's embeddings_migrations).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def run_script(db: sqlite3.Connection, script: str) -> None:
+    """Execute statements one by one: `executescript` would COMMIT the open transaction."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        if not statement and line.strip().startswith("--"):
+            continue
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+
+
+def m001_initial(db: sqlite3.Connection) -> None:
+    run_script(
+        db,
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+        CREATE TABLE files (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL UNIQUE,
+            language TEXT NOT NULL,
+            sha TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            n_lines INTEGER NOT NULL,
+            is_test INTEGER NOT NULL DEFAULT 0,
+            parse_error TEXT,
+            warning TEXT
+        );
+
+        CREATE TABLE chunks (
+            id INTEGER PRIMARY KEY,
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            language TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            name TEXT NOT NULL,
+            parent TEXT,
+            start_line INTEGER NOT NULL,
+            end_line INTEGER NOT NULL,
+            is_test INTEGER NOT NULL DEFAULT 0,
+            text_hash BLOB NOT NULL,
+            embedding_text TEXT NOT NULL,
+            context_text TEXT NOT NULL
+        );
+        CREATE INDEX chunks_file ON chunks(file_id);
+        CREATE INDEX chunks_hash ON chunks(text_hash);
+
+        -- Exact symbol match: every dotted suffix of a normalised qualname, lowercased.
+        CREATE TABLE symbol_keys (key TEXT NOT NULL, chunk_id INTEGER NOT NULL
+            REFERENCES chunks(id) ON DELETE CASCADE);
+        CREATE INDEX symbol_keys_key ON symbol_keys(key);
+        CREATE INDEX symbol_keys_chunk ON symbol_keys(chunk_id);
+
+        -- Definitions and references as parsed, kept for the code graph.
+        CREATE TABLE symbols (
+            id INTEGER PRIMARY KEY,
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            name TEXT NOT NULL, qualname TEXT NOT NULL, kind TEXT NOT NULL,
+            signature TEXT NOT NULL, doc TEXT NOT NULL,
+            start_line INTEGER NOT NULL, end_line INTEGER NOT NULL, parent TEXT
+        );
+        CREATE INDEX symbols_file ON symbols(file_id);
+        CREATE INDEX symbols_name ON symbols(name);
+        CREATE TABLE refs (
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL, name TEXT NOT NULL, line INTEGER NOT NULL, scope TEXT
+        );
+        CREATE INDEX refs_file ON refs(file_id);
+
+        -- Vectors keyed by the hash of the embedding text, so an unchanged chunk in an
+        -- edited file is never embedded twice.
+        CREATE TABLE vectors (text_hash BLOB PRIMARY KEY, vec BLOB NOT NULL);
+
+        -- Lexical indexes over pre-tokenised code-aware text (see tokens.py); the
+        -- rowid is the chunk id / file id. '_' is a token character so whole
+        -- snake_case identifiers survive next to their parts.
+        CREATE VIRTUAL TABLE chunks_fts USING fts5(
+            name, path, body, tokenize = "unicode61 tokenchars '_'");
+        CREATE VIRTUAL TABLE files_fts USING fts5(
+            path, body, tokenize = "unicode61 tokenchars '_'");
+        """
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_initial,)
+
+
+def apply_migrations(db: sqlite3.Connection) -> int:
+    """Bring the schema up to date; returns the resulting version (PRAGMA user_version)."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            migration(db)
+            db.execute(f"PRAGMA user_version = {number}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    return len(MIGRATIONS)

@@ -1,0 +1,325 @@
+"""The embedded store: one SQLite file holding files, chunks, symbols, FTS5 and vectors.
+
+Every write happens inside `transaction()`; WAL mode lets searches read a consistent
+snapshot while an index run writes, and a killed run rolls back to the last commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CorruptIndexError
+from ..model import Chunk, ChunkRow, Filters, ParsedFile
+from ..tokens import index_text, symbol_keys
+from .migrations import apply_migrations
+
+FORMAT = "codesift-index"
+_CHUNK_COLUMNS = "c.id, c.path, c.language, c.kind, c.symbol, c.name, c.parent, " \
+    "c.start_line, c.end_line, c.is_test, c.context_text"
+# Column weights for bm25(): a match in a symbol name says more than one in a body.
+CHUNK_FIELD_WEIGHTS = (4.0, 2.0, 1.0)
+FILE_FIELD_WEIGHTS = (3.0, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    path: str
+    language: str
+    sha: str
+    size: int
+    n_lines: int
+    is_test: bool
+    parse_error: str | None = None
+    warning: str | None = None
+
+
+def text_hash(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def fts_query(terms: Iterable[str]) -> str:
+    """An FTS5 OR-query over already-tokenised terms. Terms are [\\w] only, so quoting
+    them makes any FTS syntax in the user's text (NEAR, AND, *, quotes) inert."""
+    return " OR ".join(f'"{t}"' for t in terms)
+
+
+class SQLiteStore:
+    """A codesift index in one SQLite database file."""
+
+    def __init__(self, path: Path, *, create: bool = False) -> None:
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise FileNotFoundError(self.path)
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._check_and_migrate(create)
+        except sqlite3.DatabaseError as exc:
+            raise CorruptIndexError(
+                f"{self.path} is not a usable codesift index ({exc})",
+                hint="delete it and rebuild: codesift index PATH --rebuild",
+            ) from exc
+
+    def _check_and_migrate(self, create: bool) -> None:
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master")}
+        if tables and "meta" not in tables:
+            raise CorruptIndexError(
+                f"{self.path} is a SQLite database but not a codesift index",
+                hint="point --index-dir somewhere else, or remove that file",
+            )
+        apply_migrations(self.db)
+        if self.get_meta("format") is None:
+            if not create and tables:
+                raise CorruptIndexError(f"{self.path} has no codesift format marker",
+                                        hint="rebuild it: codesift index PATH --rebuild")
+            self.set_meta("format", FORMAT)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- transactions and metadata -------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def all_meta(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT key, value FROM meta"))
+
+    def check_integrity(self) -> list[str]:
+        """Problems found by SQLite's own checks ([] when the database is sound)."""
+        rows = [r[0] for r in self.db.execute("PRAGMA integrity_check")]
+        problems = [r for r in rows if r != "ok"]
+        for table in ("chunks_fts", "files_fts"):
+            try:
+                self.db.execute(f"INSERT INTO {table}({table}) VALUES('integrity-check')")
+            except sqlite3.DatabaseError as exc:
+                problems.append(f"{table}: {exc}")
+        return problems
+
+    # -- writes (call inside transaction()) ------------------------------------------
+
+    def file_states(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT path, sha FROM files"))
+
+    def delete_file(self, path: str) -> None:
+        row = self.db.execute("SELECT id FROM files WHERE path = ?", (path,)).fetchone()
+        if row is None:
+            return
+        file_id = row[0]
+        self.db.execute(
+            "DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE file_id = ?)",
+            (file_id,))
+        self.db.execute("DELETE FROM files_fts WHERE rowid = ?", (file_id,))
+        self.db.execute("DELETE FROM files WHERE id = ?", (file_id,))  # cascades
+
+    def write_file(self, rec: FileRecord, text: str, chunks: Sequence[Chunk],
+                   parsed: ParsedFile | None) -> None:
+        self.delete_file(rec.path)
+        cur = self.db.execute(
+            "INSERT INTO files(path, language, sha, size, n_lines, is_test, parse_error, warning)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (rec.path, rec.language, rec.sha, rec.size, rec.n_lines, int(rec.is_test),
+             rec.parse_error, rec.warning))
+        file_id = cur.lastrowid
+        self.db.execute("INSERT INTO files_fts(rowid, path, body) VALUES (?, ?, ?)",
+                        (file_id, index_text(rec.path), index_text(text)))
+        for chunk in chunks:
+            self._insert_chunk(file_id, chunk)
+        if parsed is not None:
+            self._insert_parsed(file_id, parsed)
+
+    def _insert_chunk(self, file_id: int, chunk: Chunk) -> None:
+        cur = self.db.execute(
+            "INSERT INTO chunks(file_id, path, language, kind, symbol, name, parent, start_line,"
+            " end_line, is_test, text_hash, embedding_text, context_text)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (file_id, chunk.path, chunk.language, chunk.kind, chunk.symbol, chunk.name,
+             chunk.parent, chunk.start_line, chunk.end_line, int(chunk.is_test),
+             text_hash(chunk.embedding_text), chunk.embedding_text, chunk.context_text))
+        chunk_id = cur.lastrowid
+        self.db.execute(
+            "INSERT INTO chunks_fts(rowid, name, path, body) VALUES (?, ?, ?, ?)",
+            (chunk_id, index_text(chunk.symbol), index_text(chunk.path),
+             index_text(chunk.context_text)))
+        if chunk.symbol and chunk.kind not in ("block", "section", "module"):
+            keys = symbol_keys(chunk.symbol)
+            self.db.executemany("INSERT INTO symbol_keys(key, chunk_id) VALUES (?, ?)",
+                                [(k, chunk_id) for k in dict.fromkeys(keys)])
+
+    def _insert_parsed(self, file_id: int, parsed: ParsedFile) -> None:
+        self.db.executemany(
+            "INSERT INTO symbols(file_id, name, qualname, kind, signature, doc, start_line,"
+            " end_line, parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(file_id, s.name, s.qualname, s.kind, s.signature, s.doc, s.start_line,
+              s.end_line, s.parent) for s in parsed.symbols])
+        self.db.executemany(
+            "INSERT INTO refs(file_id, kind, name, line, scope) VALUES (?, ?, ?, ?, ?)",
+            [(file_id, r.kind, r.name, r.line, r.scope) for r in parsed.references])
+
+    # -- vectors ---------------------------------------------------------------------
+
+    def texts_missing_vectors(self) -> list[tuple[bytes, str]]:
+        return self.db.execute(
+            "SELECT text_hash, MIN(embedding_text) FROM chunks WHERE text_hash NOT IN"
+            " (SELECT text_hash FROM vectors) GROUP BY text_hash").fetchall()
+
+    def put_vectors(self, hashes: Sequence[bytes], vectors: np.ndarray) -> None:
+        data = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.db.executemany("INSERT OR REPLACE INTO vectors(text_hash, vec) VALUES (?, ?)",
+                            [(h, data[i].tobytes()) for i, h in enumerate(hashes)])
+
+    def drop_orphan_vectors(self) -> int:
+        cur = self.db.execute(
+            "DELETE FROM vectors WHERE text_hash NOT IN (SELECT text_hash FROM chunks)")
+        return cur.rowcount
+
+    def drop_all_vectors(self) -> None:
+        self.db.execute("DELETE FROM vectors")
+
+    def vector_matrix(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = self.db.execute(
+            "SELECT c.id, v.vec FROM chunks c JOIN vectors v ON v.text_hash = c.text_hash"
+            " ORDER BY c.id").fetchall()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+        return ids, matrix.reshape(len(rows), dim) if rows else np.zeros((0, dim), np.float32)
+
+    # -- reads for retrieval -----------------------------------------------------------
+
+    def lexical_chunks(self, terms: Sequence[str], limit: int,
+                       filters: Filters | None = None) -> list[tuple[int, float]]:
+        if not terms:
+            return []
+        where, params = _filter_sql(filters)
+        w = CHUNK_FIELD_WEIGHTS
+        sql = (f"SELECT c.id, -bm25(chunks_fts, {w[0]}, {w[1]}, {w[2]}) AS s FROM chunks_fts"
+               f" JOIN chunks c ON c.id = chunks_fts.rowid WHERE chunks_fts MATCH ?{where}"
+               " ORDER BY s DESC LIMIT ?")
+        return self.db.execute(sql, (fts_query(terms), *params, limit)).fetchall()
+
+    def lexical_files(self, terms: Sequence[str], limit: int) -> list[tuple[str, float]]:
+        if not terms:
+            return []
+        w = FILE_FIELD_WEIGHTS
+        sql = (f"SELECT f.path, -bm25(files_fts, {w[0]}, {w[1]}) AS s FROM files_fts"
+               " JOIN files f ON f.id = files_fts.rowid WHERE files_fts MATCH ?"
+               " ORDER BY s DESC LIMIT ?")
+        return self.db.execute(sql, (fts_query(terms), limit)).fetchall()
+
+    def symbol_matches(self, keys: Sequence[str],
+                       filters: Filters | None = None) -> list[tuple[int, str]]:
+        if not keys:
+            return []
+        where, params = _filter_sql(filters)
+        marks = ",".join("?" * len(keys))
+        sql = (f"SELECT c.id, k.key FROM symbol_keys k JOIN chunks c ON c.id = k.chunk_id"
+               f" WHERE k.key IN ({marks}){where}")
+        return self.db.execute(sql, (*keys, *params)).fetchall()
+
+    def chunks_containing(self, path_suffix: str, line: int) -> list[int]:
+        """Chunks whose file path ends with `path_suffix` and whose range holds `line`,
+        innermost first."""
+        return [r[0] for r in self.db.execute(
+            "SELECT id FROM chunks WHERE (path = ? OR path LIKE ? ESCAPE '\\')"
+            " AND start_line <= ? AND end_line >= ? ORDER BY end_line - start_line",
+            (path_suffix, "%/" + _like_escape(path_suffix), line, line))]
+
+    def allowed_chunk_ids(self, filters: Filters) -> set[int]:
+        where, params = _filter_sql(filters)
+        return {r[0] for r in self.db.execute(f"SELECT c.id FROM chunks c WHERE 1{where}", params)}
+
+    def chunk_rows(self, ids: Iterable[int]) -> dict[int, ChunkRow]:
+        ids = list(ids)
+        out: dict[int, ChunkRow] = {}
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500]
+            marks = ",".join("?" * len(part))
+            for r in self.db.execute(
+                    f"SELECT {_CHUNK_COLUMNS} FROM chunks c WHERE c.id IN ({marks})", part):
+                out[r[0]] = ChunkRow(*r[:9], bool(r[9]), r[10])
+        return out
+
+    def chunk_ids_for_paths(self, paths: Sequence[str]) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for start in range(0, len(paths), 500):
+            part = list(paths[start:start + 500])
+            marks = ",".join("?" * len(part))
+            for cid, path in self.db.execute(
+                    f"SELECT id, path FROM chunks WHERE path IN ({marks})", part):
+                out.setdefault(path, []).append(cid)
+        return out
+
+    def file_info(self, paths: Sequence[str]) -> dict[str, tuple[str, int, bool]]:
+        """path -> (language, n_lines, is_test)."""
+        marks = ",".join("?" * len(paths))
+        return {r[0]: (r[1], r[2], bool(r[3])) for r in self.db.execute(
+            f"SELECT path, language, n_lines, is_test FROM files WHERE path IN ({marks})",
+            list(paths))}
+
+    # -- reporting -------------------------------------------------------------------
+
+    def stats(self) -> dict:
+        one = lambda sql: self.db.execute(sql).fetchone()[0]  # noqa: E731
+        return {
+            "files": one("SELECT COUNT(*) FROM files"),
+            "chunks": one("SELECT COUNT(*) FROM chunks"),
+            "symbols": one("SELECT COUNT(*) FROM symbols"),
+            "references": one("SELECT COUNT(*) FROM refs"),
+            "vectors": one("SELECT COUNT(*) FROM vectors"),
+            "chunks_without_vector": one(
+                "SELECT COUNT(*) FROM chunks WHERE text_hash NOT IN (SELECT text_hash FROM vectors)"),
+            "languages": dict(self.db.execute(
+                "SELECT language, COUNT(*) FROM files GROUP BY language ORDER BY 2 DESC")),
+            "parse_failures": dict(self.db.execute(
+                "SELECT path, parse_error FROM files WHERE parse_error IS NOT NULL ORDER BY path")),
+            "encoding_warnings": dict(self.db.execute(
+                "SELECT path, warning FROM files WHERE warning IS NOT NULL ORDER BY path")),
+        }
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _filter_sql(filters: Filters | None) -> tuple[str, list]:
+    if filters is None or not filters.active:
+        return "", []
+    clauses, params = [], []
+    if filters.languages:
+        clauses.append(f"c.language IN ({','.join('?' * len(filters.languages))})")
+        params.extend(filters.languages)
+    if filters.kinds:
+        clauses.append(f"c.kind IN ({','.join('?' * len(filters.kinds))})")
+        params.extend(filters.kinds)
+    if filters.path_glob:
+        glob = filters.path_glob
+        if not any(ch in glob for ch in "*?["):
+            glob = glob.rstrip("/") + "*"
+        clauses.append("c.path GLOB ?")
+        params.append(glob.replace("**/", "*").replace("**", "*"))
+    if filters.exclude_tests:
+        clauses.append("c.is_test = 0")
+    return "".join(" AND " + c for c in clauses), params

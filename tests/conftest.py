@@ -1,0 +1,109 @@
+"""Shared fixtures: small real repositories on disk and the CPython standard library."""
+
+from __future__ import annotations
+
+import os
+import sysconfig
+import textwrap
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return root
+
+
+SMALL_REPO = {
+    "pkg/__init__.py": '''
+        """A tiny HTTP toolkit used by the tests."""
+        from .client import HttpClient
+    ''',
+    "pkg/client.py": '''
+        """HTTP client with retries."""
+        import time
+
+        DEFAULT_RETRIES = 3
+
+
+        class HttpClient:
+            """Sends requests and retries failed uploads."""
+
+            def __init__(self, base_url, retries=DEFAULT_RETRIES):
+                self.base_url = base_url
+                self.retries = retries
+
+            def send(self, request):
+                """Send one request, retrying with exponential backoff."""
+                for attempt in range(self.retries):
+                    try:
+                        return self._transport(request)
+                    except ConnectionError:
+                        time.sleep(2 ** attempt)
+                raise ConnectionError("gave up")
+
+            def _transport(self, request):
+                raise ConnectionError("no network in tests")
+
+
+        def parse_header(line):
+            """Split an HTTP header line into name and value."""
+            name, _, value = line.partition(":")
+            return name.strip().lower(), value.strip()
+    ''',
+    "pkg/session.py": '''
+        from .client import HttpClient
+
+
+        def save_session(store, session):
+            """Persist a session's cookies to the store."""
+            store.write(session.id, session.cookies)
+
+
+        def load_session(store, session_id):
+            return store.read(session_id)
+    ''',
+    "tests/test_client.py": '''
+        from pkg.client import parse_header
+
+
+        def test_parse_header():
+            assert parse_header("Content-Type: text/html") == ("content-type", "text/html")
+    ''',
+    "web/server.go": '''
+        package web
+
+        // Server answers HTTP requests.
+        type Server struct {
+            Addr string
+        }
+
+        // Handle routes one request to its handler.
+        func (s *Server) Handle(path string) string {
+            return "ok:" + path
+        }
+    ''',
+    "docs/guide.md": '''
+        # Guide
+
+        ## Retries
+
+        Uploads are retried three times with exponential backoff.
+    ''',
+    ".gitignore": "build/\n",
+    "build/generated.py": "def should_not_be_indexed(): pass\n",
+}
+
+
+@pytest.fixture
+def small_repo(tmp_path: Path) -> Path:
+    return write_tree(tmp_path / "repo", SMALL_REPO)

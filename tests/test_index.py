@@ -1,0 +1,184 @@
+"""Index and search a small real repository end to end (lexical + symbol; dense in
+test_dense.py): incremental updates, filters, bad input, corrupt indexes."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import codesift
+from codesift.errors import (BadQueryError, CorruptIndexError, NoIndexError, PathError,
+                             UsageError)
+
+
+@pytest.fixture
+def index(small_repo: Path):
+    idx = codesift.open_index(small_repo, dense=False)
+    idx.update()
+    yield idx
+    idx.close()
+
+
+def top(hits, n=1):
+    return [(h.path, h.symbol) for h in hits[:n]]
+
+
+def test_identifier_query_puts_definition_first(index):
+    hits = index.search("HttpClient.send", k=5)
+    assert hits[0].path == "pkg/client.py"
+    assert hits[0].symbol.endswith("HttpClient.send")
+    assert hits[0].kind == "method"
+    assert index.search("parse_header")[0].symbol.endswith("parse_header")
+
+
+def test_go_receiver_identifier(index):
+    hit = index.search("(*Server).Handle")[0]
+    assert hit.path == "web/server.go" and hit.language == "go"
+    assert "Handle" in hit.symbol
+
+
+def test_natural_language_finds_the_function(index):
+    hits = index.search("persist session cookies", k=3)
+    assert hits[0].symbol.endswith("save_session")
+
+
+def test_hits_have_lines_and_snippets(index):
+    hit = index.search("parse_header")[0]
+    text = (index.root / hit.path).read_text().splitlines()
+    assert text[hit.start_line - 1].startswith("def parse_header")
+    assert 1 <= hit.start_line <= hit.end_line <= len(text)
+    assert "def parse_header" in hit.snippet
+
+
+def test_tests_are_marked_and_ranked_below_code(index):
+    hits = index.search("parse header line name value", k=10)
+    marked = {h.path: h.is_test for h in hits}
+    assert marked.get("tests/test_client.py") is True
+    assert hits[0].path == "pkg/client.py"
+    about_tests = index.search("test for parse header", k=3)
+    assert about_tests[0].path == "tests/test_client.py"
+
+
+def test_no_crowding_by_class_skeleton(index):
+    hits = index.search("HttpClient retries send", k=10)
+    places = [(h.path, h.start_line, h.end_line) for h in hits]
+    assert len(places) == len(set(places))
+    containers = [h for h in hits if h.kind == "class"]
+    members = [h for h in hits if h.kind == "method"]
+    for c in containers:
+        assert not any(c.start_line <= m.start_line <= m.end_line <= c.end_line for m in members)
+
+
+def test_filters(index):
+    assert all(h.language == "go" for h in index.search("handle request", languages=("go",)))
+    assert all(h.path.startswith("pkg/") for h in index.search("session", path="pkg/"))
+    assert all(h.kind == "function" for h in index.search("session", kinds=("function",)))
+    assert not any(h.is_test for h in index.search("parse header", exclude_tests=True))
+
+
+def test_files_mode_aggregates(index):
+    hits = index.search("session", files=True)
+    assert len({h.path for h in hits}) == len(hits)
+    assert hits[0].kind == "file" and hits[0].start_line == 1
+
+
+def test_markdown_and_ignored_files(index):
+    assert index.search("uploads retried exponential backoff", languages=("markdown",))
+    assert not [h for h in index.search("should_not_be_indexed", k=20)
+                if h.path.startswith("build/")]
+
+
+def test_incremental_modify_add_delete(small_repo: Path, index):
+    first = index.status()
+    again = index.update()
+    assert again.files_indexed == 0 and again.files_unchanged == first["files"]
+    (small_repo / "pkg/session.py").write_text(
+        "def purge_sessions(store):\n    '''Remove expired sessions.'''\n    store.clear()\n")
+    (small_repo / "pkg/extra.py").write_text("def brand_new_helper():\n    return 42\n")
+    (small_repo / "web/server.go").unlink()
+    summary = index.update()
+    assert (summary.files_indexed, summary.files_deleted) == (2, 1)
+    assert index.search("purge_sessions")[0].symbol.endswith("purge_sessions")
+    assert index.search("brand_new_helper")[0].path == "pkg/extra.py"
+    assert not [h for h in index.search("save_session", k=20) if "save_session" in h.symbol]
+    assert not [h for h in index.search("Server Handle", k=20) if h.path == "web/server.go"]
+    assert index.check() == []
+
+
+def test_bad_encoding_is_indexed_not_fatal(small_repo: Path):
+    (small_repo / "pkg/latin.py").write_bytes(b"def caf\xe9_menu():\n    return 'cr\xe8me'\n")
+    with codesift.open_index(small_repo, dense=False) as idx:
+        summary = idx.update()
+        assert any(p == "pkg/latin.py" for p, _ in summary.encoding_warnings)
+        assert any(h.path == "pkg/latin.py" for h in idx.search("menu", k=20))
+
+
+@pytest.mark.parametrize("k", [0, -1])
+def test_bad_k(index, k):
+    with pytest.raises(UsageError):
+        index.search("x", k=k)
+
+
+@pytest.mark.parametrize("query", ['"', "*", "(", "NEAR", "AND", 'a" OR NOT (b*', "NEAR(x y, 2)"])
+def test_fts_syntax_queries_are_handled(index, query):
+    index.search(query)  # no exception, whatever the results
+
+
+def test_empty_and_huge_queries(index):
+    with pytest.raises(BadQueryError):
+        index.search("   ")
+    with pytest.raises(BadQueryError):
+        index.search("word " * 10_000)
+
+
+def test_missing_path_and_file_path(tmp_path: Path):
+    with pytest.raises(PathError):
+        codesift.open_index(tmp_path / "nope")
+    (tmp_path / "f.txt").write_text("x")
+    with pytest.raises(PathError):
+        codesift.open_index(tmp_path / "f.txt")
+
+
+def test_search_before_index(small_repo: Path):
+    with pytest.raises(NoIndexError):
+        codesift.open_index(small_repo).search("x")
+
+
+def test_corrupt_and_foreign_index(small_repo: Path, tmp_path: Path):
+    garbage = tmp_path / "garbage"
+    garbage.mkdir()
+    (garbage / "index.db").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(CorruptIndexError):
+        codesift.open_index(small_repo, index_dir=str(garbage)).search("x")
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    db = sqlite3.connect(foreign / "index.db")
+    db.execute("CREATE TABLE people (name TEXT)")
+    db.commit()
+    db.close()
+    with pytest.raises(CorruptIndexError, match="not a codesift index"):
+        codesift.open_index(small_repo, index_dir=str(foreign)).search("x")
+    # Nothing was written into the foreign database.
+    tables = sqlite3.connect(foreign / "index.db").execute(
+        "SELECT name FROM sqlite_master").fetchall()
+    assert tables == [("people",)]
+
+
+def test_index_dir_elsewhere_and_gitignore(small_repo: Path, tmp_path: Path):
+    with codesift.open_index(small_repo, index_dir=str(tmp_path / "idx"), dense=False) as idx:
+        idx.update()
+        assert (tmp_path / "idx" / "index.db").exists()
+    assert not (small_repo / ".codesift").exists()
+    with codesift.open_index(small_repo, dense=False) as idx:
+        idx.update()
+    assert (small_repo / ".codesift" / ".gitignore").read_text().strip().endswith("*")
+
+
+def test_rebuild_swaps_in_a_fresh_index(index):
+    before = index.status()
+    summary = index.update(rebuild=True)
+    assert summary.files_indexed == before["files"]
+    assert index.status()["chunks"] == before["chunks"]
+    assert index.search("parse_header")[0].symbol.endswith("parse_header")

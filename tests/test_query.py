@@ -1,0 +1,98 @@
+"""Code-aware tokens and query analysis."""
+
+from __future__ import annotations
+
+import pytest
+
+from codesift.errors import BadQueryError
+from codesift.retrieve.query import analyse
+from codesift.store.sqlite import fts_query
+from codesift.tokens import code_tokens, query_terms, symbol_keys
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("HttpClient", ["httpclient", "http", "client"]),
+    ("send_request2", ["send_request2", "send", "request", "2"]),
+    ("parseHTTPHeader", ["parsehttpheader", "parse", "http", "header"]),
+    ("x", ["x"]),
+    ("__init__", ["init"]),
+])
+def test_code_tokens_split_and_keep_whole(text, expected):
+    assert code_tokens(text) == expected
+
+
+def test_query_terms_drop_stopwords_and_dedupe():
+    assert query_terms("how do the retries of the HttpClient work") == [
+        "retries", "httpclient", "http", "client", "work"]
+
+
+@pytest.mark.parametrize("symbol, keys", [
+    ("pkg.client.HttpClient.send", ["pkg.client.httpclient.send", "client.httpclient.send",
+                                    "httpclient.send", "send"]),
+    ("(*Server).Handle", ["server.handle", "handle"]),
+    ("web.(*Server).Handle", ["web.server.handle", "server.handle", "handle"]),
+    ("a::Foo::bar", ["a.foo.bar", "foo.bar", "bar"]),
+    ("Mod::Klass#run", ["mod.klass.run", "klass.run", "run"]),
+])
+def test_symbol_keys_normalise_every_language(symbol, keys):
+    assert symbol_keys(symbol) == keys
+
+
+def test_identifier_query_is_recognised():
+    q = analyse("HttpClient.send")
+    assert q.is_identifier
+    assert q.symbol_keys[0] == "httpclient.send"
+    assert analyse("(*Engine).ServeHTTP").symbol_keys[0] == "engine.servehttp"
+
+
+def test_prose_query_extracts_code_mentions():
+    q = analyse("Fix validators.disabled() to save/restore state when `set_run_validators` "
+                "is nested, see src/attr/validators.py")
+    assert "validators.disabled" in q.identifiers
+    assert "set_run_validators" in q.identifiers
+    assert "src/attr/validators.py" in q.paths
+    assert not q.is_identifier
+    assert "state" in q.terms
+
+
+def test_plain_english_is_not_an_identifier_list():
+    q = analyse("how are retries configured for uploads")
+    assert q.identifiers == ()
+    assert not q.about_tests
+
+
+def test_python_traceback_frames_innermost_first():
+    text = ('Traceback (most recent call last):\n'
+            '  File "/home/u/proj/pkg/api.py", line 10, in handle\n'
+            '    return decode(body)\n'
+            '  File "/home/u/proj/pkg/codec.py", line 42, in decode\n'
+            '    raise ValueError("bad")\nValueError: bad')
+    q = analyse(text)
+    assert [(f.path.rsplit("/", 1)[-1], f.line, f.function) for f in q.frames] == [
+        ("codec.py", 42, "decode"), ("api.py", 10, "handle")]
+    assert "decode" in q.identifiers
+
+
+def test_js_and_java_frames():
+    js = analyse("TypeError: x is undefined\n    at Command.parse (lib/command.js:120:11)")
+    assert js.frames[0].path == "lib/command.js" and js.frames[0].line == 120
+    java = analyse("java.lang.NullPointerException\n\tat com.acme.Server.handle(Server.java:77)")
+    assert java.frames[0].path == "Server.java" and java.frames[0].function == "handle"
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "\n\t"])
+def test_empty_query_is_rejected(bad):
+    with pytest.raises(BadQueryError):
+        analyse(bad)
+
+
+def test_huge_query_is_rejected_with_limit():
+    with pytest.raises(BadQueryError, match="characters"):
+        analyse("x " * 20_000, max_chars=20_000)
+
+
+def test_fts_syntax_is_quoted_away():
+    q = analyse('"NEAR(a b)" AND * OR (x')
+    # Only [\w] tokens reach FTS5 and every one is quoted.
+    assert all(t.replace("_", "").isalnum() for t in q.terms)
+    assert fts_query(["near", "x"]) == '"near" OR "x"'
