@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 # Identifier-ish runs: letters, digits, underscores (Unicode letters included).
 _WORD = re.compile(r"[^\W]+", re.UNICODE)
@@ -39,18 +40,21 @@ def split_identifier(word: str) -> list[str]:
     return parts
 
 
+@lru_cache(maxsize=262_144)
+def word_tokens(word: str) -> tuple[str, ...]:
+    """The tokens of one word: the whole identifier, then its sub-words. Cached: code
+    repeats its identifiers, and this is the hot loop of indexing."""
+    if len(word) > MAX_TOKEN_LEN:
+        return ()
+    whole = word.lower().strip("_")
+    parts = [p for p in split_identifier(word) if p != whole]
+    return (whole, *parts) if whole else tuple(parts)
+
+
 def iter_tokens(text: str) -> Iterator[str]:
     """Every token of `text`: each whole identifier (lowercased) followed by its sub-words."""
-    for match in _WORD.finditer(text):
-        word = match.group(0)
-        if len(word) > MAX_TOKEN_LEN:
-            continue
-        whole = word.lower().strip("_")
-        if whole:
-            yield whole
-        parts = split_identifier(word)
-        if len(parts) > 1 or (parts and parts[0] != whole):
-            yield from (p for p in parts if p != whole)
+    for word in _WORD.findall(text):
+        yield from word_tokens(word)
 
 
 def code_tokens(text: str) -> list[str]:
@@ -59,7 +63,7 @@ def code_tokens(text: str) -> list[str]:
 
 def index_text(text: str) -> str:
     """The token stream as one space-separated string, for the FTS5 columns."""
-    return " ".join(iter_tokens(text))
+    return " ".join([" ".join(word_tokens(w)) for w in _WORD.findall(text)])
 
 
 def query_terms(text: str, *, drop_stopwords: bool = True) -> list[str]:

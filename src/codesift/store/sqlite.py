@@ -144,14 +144,22 @@ class SQLiteStore:
             (rec.path, rec.language, rec.sha, rec.size, rec.n_lines, int(rec.is_test),
              rec.parse_error, rec.warning))
         file_id = cur.lastrowid
+        lines = text.split("\n")
+        # Tokenise each line once; a chunk that is a plain line range reuses them.
+        line_tokens = [index_text(line) for line in lines]
         self.db.execute("INSERT INTO files_fts(rowid, path, body) VALUES (?, ?, ?)",
-                        (file_id, index_text(rec.path), index_text(text)))
+                        (file_id, index_text(rec.path), " ".join(line_tokens)))
         for chunk in chunks:
-            self._insert_chunk(file_id, chunk)
+            span = slice(chunk.start_line - 1, chunk.end_line)
+            if chunk.context_text == "\n".join(lines[span]):
+                body = " ".join(line_tokens[span])
+            else:  # skeletons and split parts carry text of their own
+                body = index_text(chunk.context_text)
+            self._insert_chunk(file_id, chunk, body)
         if parsed is not None:
             self._insert_parsed(file_id, parsed)
 
-    def _insert_chunk(self, file_id: int, chunk: Chunk) -> None:
+    def _insert_chunk(self, file_id: int, chunk: Chunk, body_tokens: str) -> None:
         cur = self.db.execute(
             "INSERT INTO chunks(file_id, path, language, kind, symbol, name, parent, start_line,"
             " end_line, is_test, text_hash, embedding_text, context_text)"
@@ -162,8 +170,7 @@ class SQLiteStore:
         chunk_id = cur.lastrowid
         self.db.execute(
             "INSERT INTO chunks_fts(rowid, name, path, body) VALUES (?, ?, ?, ?)",
-            (chunk_id, index_text(chunk.symbol), index_text(chunk.path),
-             index_text(chunk.context_text)))
+            (chunk_id, index_text(chunk.symbol), index_text(chunk.path), body_tokens))
         if chunk.symbol and chunk.kind not in ("block", "section", "module"):
             keys = symbol_keys(chunk.symbol)
             self.db.executemany("INSERT INTO symbol_keys(key, chunk_id) VALUES (?, ?)",

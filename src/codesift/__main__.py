@@ -1,0 +1,5 @@
+"""`python -m codesift` runs the CLI."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,24 @@
+; codesift definitions and references for C++.
+; Captures: @def.<kind> with @name (a declarator, resolved in parse.py) and @body; @ref.<kind>.
+
+(function_definition declarator: (_) @name body: (_) @body) @def.function
+(class_specifier name: (_) @name body: (_) @body) @def.class
+(struct_specifier name: (_) @name body: (_) @body) @def.struct
+(union_specifier name: (_) @name body: (_) @body) @def.struct
+(enum_specifier name: (_) @name body: (_) @body) @def.enum
+(namespace_definition name: (_) @name body: (_) @body) @def.module
+(type_definition type: (struct_specifier !name body: (_) @body) declarator: (type_identifier) @name) @def.struct
+(type_definition type: (class_specifier !name body: (_) @body) declarator: (type_identifier) @name) @def.class
+(type_definition type: (enum_specifier !name body: (_) @body) declarator: (type_identifier) @name) @def.enum
+(alias_declaration name: (type_identifier) @name) @def.type
+
+; prototypes at file level (and in extern "C" blocks) are a header's API: bodiless functions
+(translation_unit (declaration declarator: [(function_declarator) (pointer_declarator)] @name) @def.function)
+(linkage_specification body: (declaration_list
+  (declaration declarator: [(function_declarator) (pointer_declarator)] @name) @def.function))
+
+(call_expression function: (_) @ref.call)
+(new_expression type: (_) @ref.call)
+(preproc_include path: (_) @ref.import)
+(using_declaration (_) @ref.import)
+(base_class_clause [(type_identifier) (qualified_identifier) (template_type)] @ref.inherit)

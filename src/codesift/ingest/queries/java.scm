@@ -1,0 +1,20 @@
+; codesift definitions and references for Java.
+; Captures: @def.<kind> with @name and @body; @module (package); @ref.<kind>.
+
+(package_declaration [(identifier) (scoped_identifier)] @module)
+
+(class_declaration name: (identifier) @name body: (_) @body) @def.class
+(record_declaration name: (identifier) @name body: (_) @body) @def.class
+(interface_declaration name: (identifier) @name body: (_) @body) @def.interface
+(annotation_type_declaration name: (identifier) @name body: (_) @body) @def.interface
+(enum_declaration name: (identifier) @name body: (_) @body) @def.enum
+(method_declaration name: (identifier) @name body: (_)? @body) @def.method
+(constructor_declaration name: (identifier) @name body: (_) @body) @def.method
+(compact_constructor_declaration name: (identifier) @name body: (_) @body) @def.method
+
+(method_invocation) @ref.call
+(object_creation_expression type: (_) @ref.call)
+(import_declaration) @ref.import
+(superclass (_) @ref.inherit)
+(super_interfaces (type_list (_) @ref.implement))
+(extends_interfaces (type_list (_) @ref.inherit))
