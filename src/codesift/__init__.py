@@ -10,10 +10,17 @@
 from .api import Index, open_index
 from .config import Settings
 from .errors import CodesiftError
-from .indexer import IndexSummary
 from .model import Chunk, Filters, Hit, Symbol
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # The indexer pulls in tree-sitter; `import codesift` for a search should not.
+    if name == "IndexSummary":
+        from .indexer import IndexSummary
+        return IndexSummary
+    raise AttributeError(f"module 'codesift' has no attribute {name!r}")
 
 __all__ = [
     "Chunk",

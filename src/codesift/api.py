@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import INDEX_DIRNAME, Settings, index_path, load_settings
 from .errors import CorruptIndexError, NoIndexError, PathError, UsageError
-from .indexer import IndexSummary, Progress, needs_rebuild, run_index
 from .model import Filters, Hit
 from .retrieve.query import analyse
 from .retrieve.retrievers import (DenseRetriever, FrameRetriever, IdentifierRetriever,
                                   LexicalRetriever, SymbolRetriever)
 from .retrieve.search import SearchOptions, rank
 from .store.sqlite import SQLiteStore
+
+if TYPE_CHECKING:  # the indexer pulls in tree-sitter: imported only when indexing
+    from .indexer import IndexSummary, Progress
 
 MAX_K = 1000
 
@@ -80,6 +83,7 @@ class Index:
     def update(self, progress: Progress | None = None, *, rebuild: bool = False,
                embedder: str | None = None) -> IndexSummary:
         """Bring the index up to date: only changed files are re-parsed and re-embedded."""
+        from .indexer import needs_rebuild
         self._prepare_index_dir()
         if self.exists:
             store = self.store()
@@ -92,6 +96,7 @@ class Index:
         return self._run(self._store, spec, progress)
 
     def _run(self, store: SQLiteStore, spec: str, progress: Progress | None) -> IndexSummary:
+        from .indexer import run_index
         emb = self._make_embedder(spec) if self.settings.dense else None
         self._vectors = None
         return run_index(self.root, store, embedder=emb, embedder_spec=spec,

@@ -6,7 +6,6 @@ Every knob a user can turn lives here, so the CLI, the API and the servers agree
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -64,9 +63,10 @@ def load_settings(repo: Path | None = None, env: dict[str, str] | None = None,
     names = {f.name for f in fields(Settings)}
     layers: list[dict[str, Any]] = []
     if repo is not None and (repo / "codesift.toml").is_file():
+        import tomllib
         try:
             layers.append(tomllib.loads((repo / "codesift.toml").read_text("utf-8")))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError) as exc:
             raise UsageError(f"{repo / 'codesift.toml'} is not valid TOML: {exc}") from exc
     env = os.environ if env is None else env
     layers.append({k[len(_ENV_PREFIX):].lower(): v for k, v in env.items()

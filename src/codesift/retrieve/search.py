@@ -47,8 +47,8 @@ def rank(store: SQLiteStore, retrievers: Sequence[Retriever], query: Query,
     sources = _sources(rankings)
     if options.files:
         return _file_hits(store, ordered, rows, scores, options.k)
-    kept = deduplicate([rows[c] for c in ordered if c in rows])
-    return [_hit(row, scores[row.id], sources.get(row.id, ())) for row in kept[:options.k]]
+    kept = deduplicate([(rows[c], scores[c]) for c in ordered if c in rows])
+    return [_hit(row, score, sources.get(row.id, ())) for row, score in kept[:options.k]]
 
 
 def _weights(settings: Settings) -> dict[str, float]:
@@ -92,20 +92,22 @@ def _normalised(symbol: str) -> str:
     return ".".join(symbol_parts(symbol))
 
 
-def deduplicate(rows: Sequence[ChunkRow]) -> list[ChunkRow]:
+def deduplicate(ranked: Sequence[tuple[ChunkRow, float]]) -> list[tuple[ChunkRow, float]]:
     """One entry per place: a member replaces its class skeleton (it is the more precise
-    answer), and the parts of a split function collapse into the best-ranked part."""
-    kept: list[ChunkRow] = []
+    answer) and takes over its rank and score; the parts of a split function collapse
+    into the best-ranked part."""
+    kept: list[tuple[ChunkRow, float]] = []
     seen_parts: set[tuple[str, str, str]] = set()
-    for row in rows:
+    for row, score in ranked:
         part_key = (row.path, row.symbol, row.kind)
         if row.symbol and part_key in seen_parts:
             continue
-        clash = _find_clash(kept, row)
+        clash = _find_clash([r for r, _ in kept], row)
         if clash is None:
-            kept.append(row)
+            kept.append((row, score))
         elif clash.kind in CONTAINER_KINDS and row.kind not in CONTAINER_KINDS:
-            kept[kept.index(clash)] = row
+            at = next(i for i, (r, _) in enumerate(kept) if r is clash)
+            kept[at] = (row, max(score, kept[at][1]))
         else:
             continue
         if row.symbol:

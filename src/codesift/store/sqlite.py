@@ -12,13 +12,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..errors import CorruptIndexError
 from ..model import Chunk, ChunkRow, Filters, ParsedFile
 from ..tokens import index_text, symbol_keys
 from .migrations import apply_migrations
+
+if TYPE_CHECKING:
+    import numpy as np
 
 FORMAT = "codesift-index"
 _CHUNK_COLUMNS = "c.id, c.path, c.language, c.kind, c.symbol, c.name, c.parent, " \
@@ -194,6 +196,7 @@ class SQLiteStore:
             " (SELECT text_hash FROM vectors) GROUP BY text_hash").fetchall()
 
     def put_vectors(self, hashes: Sequence[bytes], vectors: np.ndarray) -> None:
+        import numpy as np
         data = np.ascontiguousarray(vectors, dtype=np.float32)
         self.db.executemany("INSERT OR REPLACE INTO vectors(text_hash, vec) VALUES (?, ?)",
                             [(h, data[i].tobytes()) for i, h in enumerate(hashes)])
@@ -207,6 +210,7 @@ class SQLiteStore:
         self.db.execute("DELETE FROM vectors")
 
     def vector_matrix(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        import numpy as np
         rows = self.db.execute(
             "SELECT c.id, v.vec FROM chunks c JOIN vectors v ON v.text_hash = c.text_hash"
             " ORDER BY c.id").fetchall()

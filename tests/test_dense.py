@@ -1,0 +1,84 @@
+"""Dense retrieval end to end with the real packaged model: vectors are stored and
+reused, the sidecar cache is rebuilt when stale, and embedders are never mixed."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import codesift
+from codesift.errors import EmbedderMismatchError
+
+
+@pytest.fixture(scope="module")
+def dense_repo(tmp_path_factory) -> Path:
+    from conftest import SMALL_REPO, write_tree
+    root = write_tree(tmp_path_factory.mktemp("dense") / "repo", SMALL_REPO)
+    with codesift.open_index(root) as idx:
+        summary = idx.update()
+        assert summary.vectors_embedded == idx.status()["vectors"] > 0
+    return root
+
+
+def test_dense_retriever_contributes(dense_repo: Path):
+    with codesift.open_index(dense_repo) as idx:
+        hits = idx.search("wait longer after each failed attempt", k=5)
+        assert any("dense" in h.sources for h in hits)
+        assert hits[0].symbol.endswith("HttpClient.send")
+
+
+def test_unchanged_chunks_are_not_re_embedded(dense_repo: Path, tmp_path: Path):
+    repo = tmp_path / "copy"
+    shutil.copytree(dense_repo, repo)
+    with codesift.open_index(repo) as idx:
+        assert idx.update().vectors_embedded == 0
+        client = repo / "pkg/client.py"
+        client.write_text(client.read_text() + "\n\ndef added():\n    return 'new'\n")
+        summary = idx.update()
+        assert summary.files_indexed == 1
+        # Only the new function and the chunks whose text changed need vectors.
+        assert 0 < summary.vectors_embedded <= 3
+        assert idx.status()["chunks_without_vector"] == 0
+        assert idx.search("added", k=1)[0].symbol.endswith("added")
+
+
+def test_stale_sidecar_is_rebuilt(dense_repo: Path, tmp_path: Path):
+    repo = tmp_path / "copy"
+    shutil.copytree(dense_repo, repo)
+    shutil.rmtree(repo / ".codesift" / "vectors", ignore_errors=True)
+    with codesift.open_index(repo) as idx:
+        assert any("dense" in h.sources for h in idx.search("backoff between attempts"))
+    assert (repo / ".codesift" / "vectors").exists()
+
+
+def test_other_embedder_is_refused_then_rebuilt(dense_repo: Path, tmp_path: Path):
+    repo = tmp_path / "copy"
+    shutil.copytree(dense_repo, repo)
+    model_dir = _packaged_model_dir()
+    with codesift.open_index(repo) as idx:
+        with pytest.raises(EmbedderMismatchError) as err:
+            idx.update(embedder=f"local:{model_dir}/.")  # same weights, another identity
+        assert "--rebuild" in err.value.hint
+        before = idx.status()
+        summary = idx.update(embedder=f"local:{model_dir}/.", rebuild=True)
+        assert summary.vectors_embedded == idx.status()["vectors"] == before["vectors"]
+        assert idx.status()["embedder"] != before["embedder"]
+
+
+def test_no_dense_run_keeps_vectors(dense_repo: Path, tmp_path: Path):
+    repo = tmp_path / "copy"
+    shutil.copytree(dense_repo, repo)
+    with codesift.open_index(repo, dense=False) as idx:
+        (repo / "pkg/new.py").write_text("def fresh():\n    pass\n")
+        idx.update()
+        info = idx.status()
+        assert info["vectors"] > 0 and info["chunks_without_vector"] > 0
+    with codesift.open_index(repo) as idx:
+        assert idx.update().vectors_embedded == info["chunks_without_vector"]
+
+
+def _packaged_model_dir() -> str:
+    from codesift.embed.local import resolve_model_dir
+    return str(resolve_model_dir("all-MiniLM-L6-v2"))
