@@ -35,6 +35,7 @@ class Query:
     paths: tuple[str, ...]  # file paths or names mentioned
     is_identifier: bool  # the whole query is one identifier
     about_tests: bool  # the question is about tests: do not rank them down
+    about_docs: bool  # the question is about documentation: do not rank prose down
 
 
 # Qualified identifiers: a.b.c, A::b, (*T).M, Mod#meth, with an optional call suffix.
@@ -48,6 +49,8 @@ _JS_FRAME = re.compile(r"\bat (?:(?:async )?([\w$.<>\[\] ]+?) \()?((?:[A-Za-z]:)
 _JAVA_FRAME = re.compile(r"\bat ([\w$.]+)\((\w+\.(?:java|kt|scala|cs)):(\d+)\)")
 _GO_FRAME = re.compile(r"^\s*([^\s:]+\.go):(\d+)", re.MULTILINE)
 _GENERIC_FRAME = re.compile(r"((?:[\w.-]+/)+[\w.-]+\.\w+):(\d+)")
+_DOC_WORDS = frozenset({"doc", "docs", "documentation", "documented", "readme", "changelog",
+                        "guide", "tutorial", "manual"})
 _TEST_WORDS = frozenset({"test", "tests", "testing", "unittest", "pytest", "spec", "fixture",
                          "fixtures", "mock", "conftest"})
 
@@ -116,7 +119,8 @@ def analyse(text: str, *, max_chars: int = 20_000) -> Query:
         text=stripped, terms=tuple(terms), identifiers=tuple(identifiers),
         identifier_terms=tuple(id_terms), symbol_keys=tuple(dict.fromkeys(keys)),
         frames=tuple(frames), paths=tuple(dict.fromkeys(_FILE_NAME.findall(stripped))),
-        is_identifier=is_identifier, about_tests=bool(words & _TEST_WORDS))
+        is_identifier=is_identifier, about_tests=bool(words & _TEST_WORDS),
+        about_docs=bool(words & _DOC_WORDS))
 
 
 def _cap_terms(terms: list[str], priority: set[str]) -> list[str]:

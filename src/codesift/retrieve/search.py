@@ -17,6 +17,8 @@ from .retrievers import DEFAULT_DEPTH, Retriever
 
 CONTAINER_KINDS = frozenset({"class", "struct", "interface", "trait", "impl", "module",
                              "namespace", "enum", "object"})
+PROSE_LANGUAGES = frozenset({"markdown", "rst", "text"})
+STUB_SUFFIXES = (".pyi", ".d.ts", ".d.mts", ".d.cts")
 SNIPPET_LINES = 6
 
 
@@ -38,10 +40,7 @@ def rank(store: SQLiteStore, retrievers: Sequence[Retriever], query: Query,
         return []
     rows = store.chunk_rows(scores)
     _add_file_prior(store, query, rows, scores, settings)
-    if not query.about_tests:
-        for cid, row in rows.items():
-            if row.is_test:
-                scores[cid] *= settings.test_penalty
+    _apply_priors(query, rows, scores, settings)
     ordered = sorted(scores, key=lambda cid: (-scores[cid], cid))
     ordered = _exact_definitions_first(query, ordered, rankings.get("symbol", []), rows)
     sources = _sources(rankings)
@@ -73,6 +72,20 @@ def _add_file_prior(store: SQLiteStore, query: Query, rows: dict[int, ChunkRow],
         r = file_rank.get(row.path)
         if r is not None:
             scores[cid] += settings.weight_file / (settings.rrf_k + r)
+
+
+def _apply_priors(query: Query, rows: dict[int, ChunkRow], scores: dict[int, float],
+                  settings: Settings) -> None:
+    """Code first: tests, prose (READMEs, changelogs, which echo every feature's words) and
+    declaration stubs (which repeat the implementation's names and docs without its body)
+    rank below the code they describe, unless the question is about them."""
+    for cid, row in rows.items():
+        if row.is_test and not query.about_tests:
+            scores[cid] *= settings.test_penalty
+        elif row.language in PROSE_LANGUAGES and not query.about_docs:
+            scores[cid] *= settings.prose_penalty
+        elif row.path.endswith(STUB_SUFFIXES):
+            scores[cid] *= settings.stub_penalty
 
 
 def _exact_definitions_first(query: Query, ordered: list[int], symbol_ranked: list[int],
