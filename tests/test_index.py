@@ -182,3 +182,26 @@ def test_rebuild_swaps_in_a_fresh_index(index):
     assert summary.files_indexed == before["files"]
     assert index.status()["chunks"] == before["chunks"]
     assert index.search("parse_header")[0].symbol.endswith("parse_header")
+
+
+def test_pasted_traceback_finds_the_frames_functions(index):
+    trace = ('Traceback (most recent call last):\n'
+             '  File "/srv/app/pkg/session.py", line 6, in save_session\n'
+             '    store.write(session.id, session.cookies)\n'
+             '  File "/srv/app/pkg/client.py", line 18, in send\n'
+             '    return self._transport(request)\n'
+             'ConnectionError: gave up')
+    hits = index.search(trace, k=5)
+    assert hits[0].symbol.endswith("HttpClient.send")  # the innermost frame first
+    assert any(h.symbol.endswith("save_session") for h in hits[:3])
+    assert "frames" in hits[0].sources
+
+
+def test_long_bug_report_uses_its_identifiers(index):
+    report = ("When I upload a large file over a flaky connection the whole thing just hangs "
+              "for a very long time and then fails with an error message that is not very "
+              "helpful to the user. I think the problem is in how the retry loop works, the "
+              "waiting grows too fast. It would be nice to have a maximum. " * 3
+              + "The code in question is `parse_header` which is called for every response.")
+    hits = index.search(report, k=3)
+    assert any(h.symbol.endswith("parse_header") for h in hits)

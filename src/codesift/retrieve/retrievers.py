@@ -94,6 +94,9 @@ class FrameRetriever:
                 if ids:
                     out.setdefault(ids[0], None)
                     break
+        if out and filters.active:
+            allowed = self.store.allowed_chunk_ids(filters)
+            return [cid for cid in out if cid in allowed][:limit]
         return list(out)[:limit]
 
 

@@ -43,6 +43,7 @@ def rank(store: SQLiteStore, retrievers: Sequence[Retriever], query: Query,
     _apply_priors(query, rows, scores, settings)
     ordered = sorted(scores, key=lambda cid: (-scores[cid], cid))
     ordered = _exact_definitions_first(query, ordered, rankings.get("symbol", []), rows)
+    ordered = _promote(rankings.get("frames", []), ordered)
     sources = _sources(rankings)
     if options.files:
         return _file_hits(store, ordered, rows, scores, options.k)
@@ -99,6 +100,15 @@ def _exact_definitions_first(query: Query, ordered: list[int], symbol_ranked: li
     exact.sort(key=lambda cid: rows[cid].is_test)
     first = set(exact)
     return exact + [cid for cid in ordered if cid not in first]
+
+
+def _promote(first: list[int], ordered: list[int]) -> list[int]:
+    """Put `first` (in its own order) ahead of everything else: the code at a pasted stack
+    frame is the strongest evidence a query can carry, innermost frame first."""
+    if not first:
+        return ordered
+    lead = set(first)
+    return list(first) + [cid for cid in ordered if cid not in lead]
 
 
 def _normalised(symbol: str) -> str:
