@@ -133,10 +133,16 @@ class Index:
             # Never leave index files where git would pick them up.
             ignore.write_text("# created by codesift\n*\n", encoding="utf-8")
 
-    def _make_embedder(self, spec: str):
+    def _make_embedder(self, spec: str, *, for_queries: bool = False):
         from .embed import make_embedder
-        opts = {"batch_size": self.settings.embed_batch_size}
-        if self.settings.embed_base_url:
+        from .embed.base import split_spec
+        opts: dict = {"batch_size": self.settings.embed_batch_size}
+        if split_spec(spec)[0] == "local":
+            # One thread answers a query fastest; indexing gets every core.
+            threads = self.settings.embed_threads or os.cpu_count() or 1
+            opts.update(threads=1 if for_queries else threads,
+                        max_tokens=self.settings.embed_max_tokens)
+        elif self.settings.embed_base_url:
             opts["base_url"] = self.settings.embed_base_url
         return make_embedder(spec, **opts)
 
@@ -176,7 +182,7 @@ class Index:
             self._vectors = load_or_build(store, self.db_path.parent, generation, dim)
             self._vectors_generation = generation
         if self._query_embedder is None:
-            self._query_embedder = self._make_embedder(spec)
+            self._query_embedder = self._make_embedder(spec, for_queries=True)
         return DenseRetriever(store, self._query_embedder, self._vectors)
 
     # -- reporting ---------------------------------------------------------------

@@ -21,7 +21,9 @@ class Settings:
     dense: bool = True
     embedder: str = "local"  # "local", "local:<model or path>", "openai:<model>"
     embed_base_url: str | None = None
-    embed_batch_size: int = 64
+    embed_batch_size: int = 32
+    embed_threads: int = 0  # for indexing; 0 = every core (nothing else runs while embedding)
+    embed_max_tokens: int = 256  # documents are cut here (queries use the model's window)
     max_file_bytes: int = 1_000_000
     # Fusion: reciprocal-rank fusion constant and per-retriever weights.
     rrf_k: int = 60

@@ -1,0 +1,91 @@
+"""The Embedder protocol and the factory that picks an implementation from a spec string.
+
+Specs: "local", "local:<model name or folder>", "openai:<model>". Nothing heavy is imported here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from codesift.errors import EmbedderError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+Progress = Callable[[int], None]
+
+DEFAULT_LOCAL_MODEL = "all-MiniLM-L6-v2"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors.
+
+    `id` is stored in the index: two embedders with the same id produce interchangeable
+    vectors, so the indexer compares ids (see `embedder_id_for`) to detect a model change.
+    """
+
+    id: str
+    dim: int
+
+    def embed_documents(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """Return shape (len(texts), dim), float32, unit rows, in input order.
+        `progress`, if given, is called after each batch with the cumulative count done."""
+        ...
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Return shape (dim,), float32, unit norm."""
+        ...
+
+
+def normalize_rows(vectors: np.ndarray) -> np.ndarray:
+    """L2-normalise rows in float32; zero rows stay zero instead of becoming NaN."""
+    import numpy as np
+
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+def split_spec(spec: str) -> tuple[str, str]:
+    """'local' -> ('local', ''), 'openai:text-embedding-3-small' -> ('openai', 'text-embedding-3-small')."""
+    spec = (spec or "").strip()
+    kind, _, rest = spec.partition(":")
+    kind = kind.lower()
+    if kind not in ("local", "openai"):
+        raise EmbedderError(
+            f"unknown embedder {spec!r}",
+            hint='use "local", "local:<model name or folder>" or "openai:<model>"',
+        )
+    if kind == "openai" and not rest:
+        raise EmbedderError(
+            f"embedder {spec!r} names no model",
+            hint='write it as "openai:<model>", e.g. "openai:text-embedding-3-small"',
+        )
+    return kind, rest.strip()
+
+
+def embedder_id_for(spec: str, **opts: object) -> str:
+    """The id `make_embedder(spec, **opts).id` will have, computed without loading anything."""
+    kind, rest = split_spec(spec)
+    if kind == "local":
+        from codesift.embed.local import local_model_id
+
+        return local_model_id(rest or DEFAULT_LOCAL_MODEL)
+    from codesift.embed.openai_compat import openai_model_id, resolve_base_url
+
+    return openai_model_id(resolve_base_url(opts.get("base_url")), rest)  # type: ignore[arg-type]
+
+
+def make_embedder(spec: str, **opts: object) -> Embedder:
+    """Build the embedder a spec names; options go to its constructor (see LocalEmbedder,
+    OpenAIEmbedder). Cheap: models load on first use."""
+    kind, rest = split_spec(spec)
+    if kind == "local":
+        from codesift.embed.local import LocalEmbedder
+
+        return LocalEmbedder(rest or DEFAULT_LOCAL_MODEL, **opts)  # type: ignore[arg-type]
+    from codesift.embed.openai_compat import OpenAIEmbedder
+
+    return OpenAIEmbedder(rest, **opts)  # type: ignore[arg-type]

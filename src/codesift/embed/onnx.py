@@ -1,0 +1,227 @@
+"""Run a sentence-transformers model through ONNX Runtime, without importing torch.
+
+`export_onnx` (needs torch, once per model) writes model.onnx + tokenizer.json + meta.json
+into a per-user cache; `OnnxEncoder` then tokenizes with `tokenizers`, runs the
+transformer in onnxruntime and pools and normalises in numpy, as sentence-transformers does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from codesift.embed.base import Progress, normalize_rows
+from codesift.errors import EmbedderError
+
+EXPORT_VERSION = 1  # bump when the exported graph or meta.json changes shape
+_POOLINGS = {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls", "pooling_mode_max_tokens": "max"}
+_ST_SIMPLE_MODULES = ("Transformer", "Pooling", "Normalize")
+
+
+def cache_root() -> Path:
+    """$CODESIFT_CACHE_DIR, else $XDG_CACHE_HOME/codesift, else ~/.cache/codesift."""
+    if os.environ.get("CODESIFT_CACHE_DIR"):
+        return Path(os.environ["CODESIFT_CACHE_DIR"]).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "codesift"
+
+
+def export_dir_for(model_dir: Path, root: Path | None = None) -> Path:
+    """A folder keyed by the model folder and its files (size, mtime), so a changed model
+    gets a fresh export instead of a stale one."""
+    stats = []
+    for path in sorted(model_dir.rglob("*")):
+        if path.suffix in (".safetensors", ".bin", ".json") and path.is_file():
+            st = path.stat()
+            stats.append((str(path.relative_to(model_dir)), st.st_size, int(st.st_mtime)))
+    blob = json.dumps([EXPORT_VERSION, str(model_dir), stats]).encode()
+    key = hashlib.sha256(blob).hexdigest()[:16]
+    return (root or cache_root()) / "onnx" / key
+
+
+def read_st_layout(model_dir: Path) -> dict[str, Any] | None:
+    """What the ONNX path needs to mimic sentence-transformers: the transformer subfolder,
+    pooling mode, max length and lower-casing. None when the model has modules
+    (Dense, prompts-only pipelines, ...) that this path does not reproduce."""
+    modules_file = model_dir / "modules.json"
+    transformer_path, pooling = "", "mean"
+    if modules_file.exists():
+        modules = json.loads(modules_file.read_text())
+        kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+        if any(k not in _ST_SIMPLE_MODULES for k in kinds) or "Transformer" not in kinds:
+            return None
+        for m in modules:
+            kind = m["type"].rsplit(".", 1)[-1]
+            if kind == "Transformer":
+                transformer_path = m.get("path", "")
+            elif kind == "Pooling":
+                cfg = json.loads((model_dir / m["path"] / "config.json").read_text())
+                modes = [name for key, name in _POOLINGS.items() if cfg.get(key)]
+                others = [k for k, v in cfg.items() if k.startswith("pooling_mode") and v and k not in _POOLINGS]
+                if len(modes) != 1 or others:
+                    return None
+                pooling = modes[0]
+    st_cfg_file = model_dir / transformer_path / "sentence_bert_config.json"
+    st_cfg = json.loads(st_cfg_file.read_text()) if st_cfg_file.exists() else {}
+    return {
+        "transformer_path": transformer_path,
+        "pooling": pooling,
+        "max_seq_length": st_cfg.get("max_seq_length"),
+        "do_lower_case": bool(st_cfg.get("do_lower_case", False)),
+    }
+
+
+def quiet_transformers() -> None:
+    """No "Loading weights" progress bars: stderr belongs to the CLI's own messages."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export_onnx(model_dir: Path, dest: Path, layout: dict[str, Any]) -> Path:
+    """Export the transformer to dest/model.onnx (written last: its presence marks a
+    complete export) with the fast tokenizer and meta.json beside it. Needs torch."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+    except ImportError as exc:
+        raise EmbedderError(
+            "exporting the embedding model to ONNX needs torch and transformers",
+            hint='install them with: pip install "codesift[local]"',
+        ) from exc
+    quiet_transformers()
+    src = model_dir / layout["transformer_path"]
+    tokenizer = AutoTokenizer.from_pretrained(str(src), use_fast=True, local_files_only=True)
+    if not getattr(tokenizer, "is_fast", False):
+        raise EmbedderError(f"the model in {model_dir} has no fast tokenizer", hint="use backend='torch'")
+    # Eager attention traces to plain MatMul/Softmax with the mask always applied.
+    model = AutoModel.from_pretrained(str(src), local_files_only=True, attn_implementation="eager").eval()
+    max_len = layout["max_seq_length"] or min(
+        int(tokenizer.model_max_length) if tokenizer.model_max_length < 100_000 else 512,
+        int(getattr(model.config, "max_position_embeddings", 512)),
+    )
+    names = list(tokenizer.model_input_names)
+
+    class _Wrapper(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+            return self.inner(**dict(zip(names, tensors, strict=True))).last_hidden_state
+
+    # A padded example batch, so the traced graph keeps the attention-mask path.
+    sample = tokenizer(["def f(x):\n    return x + 1", "a"], padding=True, return_tensors="pt")
+    axes = {n: {0: "batch", 1: "seq"} for n in [*names, "last_hidden_state"]}
+    dest.mkdir(parents=True, exist_ok=True)
+    fd, tmp_model = tempfile.mkstemp(dir=dest, prefix=".model.", suffix=".onnx.tmp")
+    os.close(fd)
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer chatter; numerics are checked by tests
+            torch.onnx.export(
+                _Wrapper(model), tuple(sample[n] for n in names), tmp_model,
+                input_names=names, output_names=["last_hidden_state"], dynamic_axes=axes,
+                opset_version=17, dynamo=False,
+            )  # fmt: skip
+        meta = {
+            "export_version": EXPORT_VERSION,
+            "input_names": names,
+            "max_seq_length": int(max_len),
+            "pooling": layout["pooling"],
+            "do_lower_case": layout["do_lower_case"],
+            "pad_id": int(tokenizer.pad_token_id or 0),
+            "dim": int(model.config.hidden_size),
+            "source": str(model_dir),
+        }
+        _write_atomic(dest / "tokenizer.json", tokenizer.backend_tokenizer.to_str().encode())
+        _write_atomic(dest / "meta.json", json.dumps(meta, indent=1).encode())
+        os.replace(tmp_model, dest / "model.onnx")
+    finally:
+        Path(tmp_model).unlink(missing_ok=True)
+    return dest / "model.onnx"
+
+
+class OnnxEncoder:
+    """Tokenize → ONNX transformer → pool → normalise; matches sentence-transformers fp32."""
+
+    def __init__(self, export_dir: Path, threads: int = 1) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.meta = json.loads((export_dir / "meta.json").read_text())
+        self.tokenizer = Tokenizer.from_file(str(export_dir / "tokenizer.json"))
+        # The packaged tokenizer.json pads to a fixed 128 and truncates at 128: reset both.
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(self.meta["max_seq_length"])
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Spinning workers burn the other core while the indexer is parsing there.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = ort.InferenceSession(str(export_dir / "model.onnx"), opts, providers=["CPUExecutionProvider"])
+        self.dim = int(self.meta["dim"])
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32, progress: Progress | None = None,
+               max_tokens: int | None = None) -> Any:
+        import numpy as np
+
+        window = self.meta["max_seq_length"]
+        self.tokenizer.enable_truncation(min(window, max_tokens) if max_tokens else window)
+        if self.meta["do_lower_case"]:
+            texts = [t.lower() for t in texts]
+        # Sorting by length keeps padding small; tokenizing per batch keeps memory flat.
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            out[rows] = self._run(self.tokenizer.encode_batch([texts[i] for i in rows]))
+            if progress is not None:
+                progress(min(start + batch_size, len(order)))
+        return out
+
+    def _run(self, encodings: list[Any]) -> Any:
+        import numpy as np
+
+        width = max(len(e.ids) for e in encodings)
+        shape = (len(encodings), width)
+        ids = np.full(shape, self.meta["pad_id"], dtype=np.int64)
+        mask = np.zeros(shape, dtype=np.int64)
+        types = np.zeros(shape, dtype=np.int64)
+        for row, enc in enumerate(encodings):
+            n = len(enc.ids)
+            ids[row, :n], mask[row, :n], types[row, :n] = enc.ids, 1, enc.type_ids
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        hidden = self.session.run(None, {n: feeds[n] for n in self.meta["input_names"]})[0]
+        return normalize_rows(_pool(hidden, mask, self.meta["pooling"]))
+
+
+def _pool(hidden: Any, mask: Any, mode: str) -> Any:
+    import numpy as np
+
+    m = mask[..., None].astype(np.float32)
+    if mode == "cls":
+        return hidden[:, 0]
+    if mode == "max":
+        return np.where(m > 0, hidden, -1e9).max(axis=1)
+    return (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)

@@ -1,0 +1,282 @@
+"""Embedders against the real packaged model and a real OpenAI-compatible HTTP server."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from codesift.embed import Embedder, embedder_id_for, make_embedder
+from codesift.embed.local import LocalEmbedder
+from codesift.embed.openai_compat import OpenAIEmbedder
+from codesift.errors import EmbedderError
+
+SRC = str(Path(__file__).resolve().parent.parent / "src")
+SNIPPETS = [
+    "def load_config(path):\n    with open(path) as fh:\n        return json.load(fh)\n",
+    "class LRUCache:\n    def __init__(self, size):\n        self.size = size\n        self.data = OrderedDict()\n",
+    "func (s *Server) Handle(w http.ResponseWriter, r *http.Request) {\n\tw.WriteHeader(200)\n}\n",
+    "SELECT name, email FROM users WHERE created_at > now() - interval '7 days';",
+    "x",
+    "import os\n" + "def walk(root):\n    for dirpath, dirs, files in os.walk(root):\n        yield from files\n" * 30,
+]
+
+
+# -- the local model ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("codesift-cache")
+
+
+@pytest.fixture(scope="module")
+def onnx_embedder(cache_dir: Path) -> LocalEmbedder:
+    return LocalEmbedder(backend="onnx", cache_dir=cache_dir)
+
+
+@pytest.fixture(scope="module")
+def torch_embedder() -> LocalEmbedder:
+    return LocalEmbedder(backend="torch", precision="fp32")
+
+
+def test_local_embedder_is_an_embedder(onnx_embedder: LocalEmbedder) -> None:
+    assert isinstance(onnx_embedder, Embedder)
+    assert onnx_embedder.id == "local:all-MiniLM-L6-v2"
+    assert onnx_embedder.dim == 384
+
+
+def test_onnx_matches_sentence_transformers_fp32(onnx_embedder: LocalEmbedder, torch_embedder: LocalEmbedder) -> None:
+    ref = torch_embedder.embed_documents(SNIPPETS)
+    got = onnx_embedder.embed_documents(SNIPPETS)
+    assert got.dtype == np.float32 and got.shape == (len(SNIPPETS), 384)
+    assert (got * ref).sum(axis=1).min() >= 0.9999
+    for text, row in zip(SNIPPETS, ref):
+        assert float(onnx_embedder.embed_query(text) @ row) >= 0.9999
+
+
+def test_torch_bf16_stays_close_to_fp32(torch_embedder: LocalEmbedder) -> None:
+    bf16 = LocalEmbedder(backend="torch", precision="bf16")
+    got, ref = bf16.embed_documents(SNIPPETS), torch_embedder.embed_documents(SNIPPETS)
+    assert got.dtype == np.float32
+    assert (got * ref).sum(axis=1).min() >= 0.999
+
+
+def test_rows_are_unit_and_in_input_order(onnx_embedder: LocalEmbedder) -> None:
+    texts = SNIPPETS[::-1] * 6  # > one batch, lengths deliberately unsorted
+    seen: list[int] = []
+    vecs = onnx_embedder.embed_documents(texts, progress=seen.append)
+    np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    singles = {t: onnx_embedder.embed_query(t) for t in SNIPPETS}
+    assert min(float(v @ singles[t]) for t, v in zip(texts, vecs)) >= 0.9999
+    assert seen == sorted(seen) and seen[-1] == len(texts)
+    assert onnx_embedder.embed_documents([]).shape == (0, 384)
+
+
+def test_semantic_sanity(onnx_embedder: LocalEmbedder) -> None:
+    q = onnx_embedder.embed_query("read a json file")
+    json_fn, cache_cls = onnx_embedder.embed_documents(SNIPPETS[:2])
+    assert q @ json_fn > q @ cache_cls + 0.1
+
+
+def test_query_path_does_not_import_torch(onnx_embedder: LocalEmbedder, cache_dir: Path) -> None:
+    onnx_embedder.embed_query("warm the export")  # the export exists after this
+    code = (
+        "import sys; from codesift.embed import make_embedder\n"
+        "assert 'numpy' not in sys.modules and 'torch' not in sys.modules\n"
+        "v = make_embedder('local').embed_query('read a json file')\n"
+        "assert 'torch' not in sys.modules, 'torch imported'\n"
+        "print(v.shape[0])\n"
+    )
+    env = dict(os.environ, PYTHONPATH=SRC, CODESIFT_CACHE_DIR=str(cache_dir))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "384"
+
+
+def test_ids_without_loading() -> None:
+    assert embedder_id_for("local") == "local:all-MiniLM-L6-v2"
+    assert embedder_id_for("local:sentence-transformers/all-MiniLM-L6-v2") == "local:all-MiniLM-L6-v2"
+    assert embedder_id_for("openai:m", base_url="http://h:1/v1/") == "openai:http://h:1/v1:m"
+    assert make_embedder("local").id == embedder_id_for("local")
+
+
+def test_model_folder_path_is_accepted(onnx_embedder: LocalEmbedder, cache_dir: Path) -> None:
+    folder = str(onnx_embedder.model_dir)
+    emb = make_embedder(f"local:{folder}", cache_dir=cache_dir)
+    assert emb.id == f"local:{Path(folder).resolve()}" == embedder_id_for(f"local:{folder}")
+    assert float(emb.embed_query("hello") @ onnx_embedder.embed_query("hello")) >= 0.9999
+
+
+def test_missing_model_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(EmbedderError, match="not available offline") as err:
+        make_embedder("local:no-such-model-xyz")
+    assert err.value.hint
+    with pytest.raises(EmbedderError, match="no sentence-transformers model"):
+        make_embedder(f"local:{tmp_path}")
+    with pytest.raises(EmbedderError, match="unknown embedder"):
+        make_embedder("word2vec")
+
+
+# -- the OpenAI-compatible client against a real HTTP server ------------------------------
+
+
+def fake_vector(text: str, dim: int = 8) -> list[float]:
+    digest = hashlib.sha256(text.encode()).digest()
+    return [b - 128.0 for b in digest[:dim]]
+
+
+class EmbeddingsServer(ThreadingHTTPServer):
+    """Speaks POST /v1/embeddings; `script` holds canned failures served before successes."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.script: list[tuple[int, dict[str, str]]] = []
+        self.requests: list[dict] = []
+        self.auth: list[str | None] = []
+        self.api_key: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: EmbeddingsServer
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.requests.append(body)
+        self.server.auth.append(self.headers.get("Authorization"))
+        if self.path != "/v1/embeddings" or body.get("model") != "embed-small":
+            return self._reply(404, {"error": {"message": "model not found"}})
+        if self.server.api_key and self.headers.get("Authorization") != f"Bearer {self.server.api_key}":
+            return self._reply(401, {"error": {"message": "Incorrect API key provided"}})
+        if self.server.script:
+            status, headers = self.server.script.pop(0)
+            return self._reply(status, {"error": {"message": "try again"}}, headers)
+        data = [{"object": "embedding", "index": i, "embedding": fake_vector(t)} for i, t in enumerate(body["input"])]
+        self._reply(200, {"object": "list", "data": data[::-1], "model": body["model"]})  # shuffled order
+
+    def _reply(self, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
+        raw = json.dumps(payload).encode()
+        self.send_response(status)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+
+@pytest.fixture
+def server() -> Iterator[EmbeddingsServer]:
+    srv = EmbeddingsServer()
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def client(server: EmbeddingsServer, **opts: object) -> OpenAIEmbedder:
+    opts.setdefault("backoff_base", 0.01)
+    return OpenAIEmbedder("embed-small", base_url=server.base_url, api_key="sk-test", **opts)  # type: ignore[arg-type]
+
+
+def expected(texts: list[str]) -> np.ndarray:
+    v = np.array([fake_vector(t) for t in texts], dtype=np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_openai_batches_and_reorders(server: EmbeddingsServer) -> None:
+    texts = [f"def f{i}(): return {i}" for i in range(150)]
+    seen: list[int] = []
+    emb = client(server)
+    vecs = emb.embed_documents(texts, progress=seen.append)
+    assert [len(r["input"]) for r in server.requests] == [64, 64, 22]
+    assert seen == [64, 128, 150]
+    np.testing.assert_allclose(vecs, expected(texts), atol=1e-6)
+    assert vecs.dtype == np.float32 and emb.dim == 8
+    assert server.auth[0] == "Bearer sk-test"
+    assert emb.id == f"openai:{server.base_url}:embed-small"
+
+
+def test_openai_caps_characters_per_request(server: EmbeddingsServer) -> None:
+    texts = ["x" * 100] * 5
+    client(server, max_batch_chars=250).embed_documents(texts)
+    assert [len(r["input"]) for r in server.requests] == [2, 2, 1]
+
+
+def test_openai_dim_probe_and_query(server: EmbeddingsServer) -> None:
+    emb = client(server)
+    assert emb.dim == 8 and len(server.requests) == 1
+    np.testing.assert_allclose(emb.embed_query("hi"), expected(["hi"])[0], atol=1e-6)
+
+
+def test_openai_retries_429_honouring_retry_after(server: EmbeddingsServer) -> None:
+    server.script = [(429, {"Retry-After": "0.2"})]
+    emb = client(server, backoff_base=30.0)  # a backoff this long would stall: Retry-After must win
+    vecs = emb.embed_documents(["a", "b"])
+    assert len(server.requests) == 2
+    np.testing.assert_allclose(vecs, expected(["a", "b"]), atol=1e-6)
+
+
+def test_openai_retries_500_then_succeeds(server: EmbeddingsServer) -> None:
+    server.script = [(500, {}), (503, {})]
+    vecs = client(server).embed_documents(["a"])
+    assert len(server.requests) == 3
+    np.testing.assert_allclose(vecs, expected(["a"]), atol=1e-6)
+
+
+def test_openai_gives_up_after_max_retries(server: EmbeddingsServer) -> None:
+    server.script = [(503, {})] * 10
+    with pytest.raises(EmbedderError, match="after 3 attempts: HTTP 503"):
+        client(server, max_retries=2).embed_documents(["a"])
+    assert len(server.requests) == 3
+
+
+def test_openai_bad_key(server: EmbeddingsServer) -> None:
+    server.api_key = "sk-right"
+    with pytest.raises(EmbedderError, match="rejected the API key") as err:
+        client(server).embed_documents(["a"])
+    assert "API_KEY" in err.value.hint and len(server.requests) == 1
+
+
+def test_openai_unknown_model_or_url(server: EmbeddingsServer) -> None:
+    with pytest.raises(EmbedderError, match="HTTP 404") as err:
+        OpenAIEmbedder("nope", base_url=server.base_url).embed_documents(["a"])
+    assert "/v1" in err.value.hint
+
+
+def test_openai_unreachable_server() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again before the request: connection refused
+    with pytest.raises(EmbedderError, match="cannot reach") as err:
+        OpenAIEmbedder("m", base_url=f"http://127.0.0.1:{port}/v1").embed_documents(["a"])
+    assert err.value.hint
+
+
+def test_openai_env_configuration(server: EmbeddingsServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CODESIFT_EMBED_BASE_URL", server.base_url)
+    monkeypatch.setenv("CODESIFT_EMBED_API_KEY", "sk-env")
+    emb = make_embedder("openai:embed-small")
+    assert emb.id == embedder_id_for("openai:embed-small")
+    emb.embed_query("q")
+    assert server.auth == ["Bearer sk-env"]
