@@ -99,9 +99,12 @@ class Index:
         from .indexer import run_index
         emb = self._make_embedder(spec) if self.settings.dense else None
         self._vectors = None
-        return run_index(self.root, store, embedder=emb, embedder_spec=spec,
-                         max_file_bytes=self.settings.max_file_bytes,
-                         extra_ignores=self.settings.extra_ignores, progress=progress)
+        summary = run_index(self.root, store, embedder=emb, embedder_spec=spec,
+                            max_file_bytes=self.settings.max_file_bytes,
+                            extra_ignores=self.settings.extra_ignores, progress=progress)
+        if emb is not None:  # searches should never pay for building the vector cache
+            self._load_vectors(store)
+        return summary
 
     def _rebuild(self, spec: str, progress: Progress | None) -> IndexSummary:
         """Build a fresh database beside the old one and swap it in only when complete:
@@ -175,15 +178,18 @@ class Index:
         spec = store.get_meta("embedder_spec")
         if not self.settings.dense or not spec or not store.get_meta("embedder_id"):
             return None
-        from .retrieve.dense_cache import load_or_build
-        generation = store.get_meta("generation") or "0"
-        if self._vectors is None or self._vectors_generation != generation:
-            dim = int(store.get_meta("embedder_dim") or 0)
-            self._vectors = load_or_build(store, self.db_path.parent, generation, dim)
-            self._vectors_generation = generation
+        self._load_vectors(store)
         if self._query_embedder is None:
             self._query_embedder = self._make_embedder(spec, for_queries=True)
         return DenseRetriever(store, self._query_embedder, self._vectors)
+
+    def _load_vectors(self, store: SQLiteStore) -> None:
+        from .retrieve.dense_cache import load_or_build
+        generation = store.state_key()
+        if self._vectors is None or self._vectors_generation != generation:
+            dim = int(store.get_meta("embedder_dim") or 0)
+            self._vectors = load_or_build(store, store.path.parent, generation, dim)
+            self._vectors_generation = generation
 
     # -- reporting ---------------------------------------------------------------
 

@@ -7,6 +7,7 @@ Errors print one line and a hint on stderr (exit 2 for bad usage, 1 for failures
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -15,6 +16,10 @@ from pathlib import Path
 import click
 
 from .errors import CodesiftError
+
+# One query is a single matrix-vector product: a second BLAS thread only adds start-up and
+# contention (bench/bench_vectors.py).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def _fail(message: str, hint: str = "", code: int = 1) -> None:

@@ -106,6 +106,9 @@ def _read_dim(model_dir: Path) -> int:
     return int(dim)
 
 
+SMALL_WORKLOAD = 64  # fewer documents than this never pay for importing torch
+
+
 class LocalEmbedder:
     """A sentence-transformers model on the CPU.
 
@@ -170,9 +173,14 @@ class LocalEmbedder:
 
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self.backend == "onnx":
+        if self.backend == "onnx" or self._few_without_torch(len(texts)):
             return self._onnx_encoder().encode(texts, self.batch_size, progress, self.max_tokens)
         return self._torch_encoder().encode(texts, self.batch_size, progress, self.max_tokens)
+
+    def _few_without_torch(self, n: int) -> bool:
+        """A handful of texts (an incremental re-index) is embedded through ONNX Runtime:
+        loading torch alone takes seconds, longer than the work. Vectors agree to 0.9999."""
+        return self._torch is None and self._layout is not None and n < SMALL_WORKLOAD
 
     def embed_query(self, text: str) -> Any:
         if self._layout is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -84,6 +85,8 @@ class SQLiteStore:
                 raise CorruptIndexError(f"{self.path} has no codesift format marker",
                                         hint="rebuild it: codesift index PATH --rebuild")
             self.set_meta("format", FORMAT)
+            # Generations restart in a rebuilt database; caches key on this id as well.
+            self.set_meta("index_uuid", uuid.uuid4().hex)
 
     def close(self) -> None:
         self.db.close()
@@ -109,6 +112,10 @@ class SQLiteStore:
 
     def all_meta(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT key, value FROM meta"))
+
+    def state_key(self) -> str:
+        """Changes whenever the indexed content changes; keys caches derived from it."""
+        return f"{self.get_meta('index_uuid') or ''}-{self.get_meta('generation') or 0}"
 
     def check_integrity(self) -> list[str]:
         """Problems found by SQLite's own checks ([] when the database is sound)."""
