@@ -280,3 +280,32 @@ def test_openai_env_configuration(server: EmbeddingsServer, monkeypatch: pytest.
     assert emb.id == embedder_id_for("openai:embed-small")
     emb.embed_query("q")
     assert server.auth == ["Bearer sk-env"]
+
+
+def test_index_and_search_through_an_openai_compatible_server(
+        server: EmbeddingsServer, small_repo: Path) -> None:
+    """The whole CLI against the loopback server: documents and queries are embedded
+    there, and the index records which endpoint and model made its vectors."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CODESIFT_EMBED_BASE_URL": server.base_url,
+           "CODESIFT_EMBED_API_KEY": "sk-test"}
+    server.api_key = "sk-test"
+    run = lambda *a: subprocess.run([sys.executable, "-m", "codesift", *a], env=env,  # noqa: E731
+                                    capture_output=True, text=True, timeout=120)
+    built = run("index", str(small_repo), "--embedder", "openai:embed-small", "--json")
+    assert built.returncode == 0, built.stderr
+    assert json.loads(built.stdout)["vectors_embedded"] > 0
+    served = len(server.requests)
+    found = run("search", "send a request", "--repo", str(small_repo), "--json")
+    assert found.returncode == 0, found.stderr
+    assert any("dense" in h["sources"] for h in json.loads(found.stdout))
+    assert len(server.requests) == served + 1  # the query
+    status = json.loads(run("status", "--repo", str(small_repo), "--json").stdout)
+    assert status["embedder"] == f"openai:{server.base_url}:embed-small"
+    server.api_key = "sk-other"  # a revoked key: one clear line, no traceback
+    failed = run("search", "send a request", "--repo", str(small_repo))
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert failed.stderr.startswith("error:")
