@@ -136,6 +136,12 @@ class Index:
             # Never leave index files where git would pick them up.
             ignore.write_text("# created by codesift\n*\n", encoding="utf-8")
 
+    def _check_fusion(self) -> None:
+        from .retrieve.fuse import FUSERS
+        if self.settings.fusion not in FUSERS:
+            raise UsageError(f"unknown fusion {self.settings.fusion!r}",
+                             hint=f"use one of: {', '.join(FUSERS)}")
+
     def _make_embedder(self, spec: str, *, for_queries: bool = False):
         from .embed import make_embedder
         from .embed.base import split_spec
@@ -159,6 +165,7 @@ class Index:
             raise UsageError(f"k must be a positive integer, got {k!r}", hint="use -k 10")
         if k > MAX_K:
             raise UsageError(f"k={k} is more than the {MAX_K} allowed", hint="ask for fewer hits")
+        self._check_fusion()
         q = analyse(query, max_chars=self.settings.max_query_chars)
         filters = Filters(tuple(languages), path, tuple(kinds), exclude_tests)
         options = SearchOptions(k=k, filters=filters, files=files,

@@ -26,8 +26,10 @@ class Settings:
     embed_max_tokens: int = 256  # documents are cut here (queries use the model's window)
     max_file_bytes: int = 1_000_000
     # Fusion: reciprocal-rank fusion constant and per-retriever weights.
+    fusion: str = "rrf"  # "rrf" | "convex" | "max" (retrieve/fuse.py)
     rrf_k: int = 60
     weight_lexical: float = 1.0
+    weight_identifiers: float = 1.0
     weight_dense: float = 1.0
     weight_symbol: float = 2.0
     weight_file: float = 0.5

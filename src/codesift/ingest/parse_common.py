@@ -5,9 +5,6 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
-from itertools import accumulate
-from operator import add
 from typing import NamedTuple
 
 SPACE = re.compile(r"\s+")
@@ -42,31 +39,12 @@ class Scope(NamedTuple):
 
 
 class SourceText:
-    """The file's bytes, language, qualname separator and prefix (module or package).
+    """The file's bytes, language, qualname separator and prefix (module or package)."""
 
-    Rows come from byte offsets and a table of newlines: `node.start_point` builds a Point
-    object per call, which made up a third of the time spent naming definitions.
-    """
-
-    __slots__ = ("src", "language", "sep", "prefix", "_newlines")
+    __slots__ = ("src", "language", "sep", "prefix")
 
     def __init__(self, src: bytes, language: str, sep: str, prefix: str):
         self.src, self.language, self.sep, self.prefix = src, language, sep, prefix
-        self._newlines: list[int] | None = None
-
-    def row(self, pos: int) -> int:
-        """The 0-based row of byte `pos`, as tree-sitter counts rows: by b"\\n" only."""
-        if self._newlines is None:
-            lines = self.src.split(b"\n")
-            lines.pop()
-            self._newlines = list(map(add, accumulate(map(len, lines)), range(len(lines))))
-        return bisect_left(self._newlines, pos)
-
-    def end_row(self, node) -> int:
-        """The node's last row; some grammars end items at column 0 of the next line."""
-        end = node.end_byte
-        row = self.row(end)
-        return row - 1 if end > node.start_byte and self.src[end - 1] == 10 else row
 
     def text(self, node) -> str:
         return self.src[node.start_byte:node.end_byte].decode("utf-8", "replace")

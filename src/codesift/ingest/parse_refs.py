@@ -71,12 +71,13 @@ def _reference_names(kind: str, node, ctx: SourceText):
 
 def _callee(node, src: bytes) -> str:
     """The called expression as written: up to the method name, never the arguments."""
+    end = node.end_byte
     if node.child_count:  # a leaf (most callees are bare identifiers) has no fields
         cut = node.child_by_field_name("name") or node.child_by_field_name("method")
-        args = None if cut is not None else node.child_by_field_name("arguments")
-        end = cut.end_byte if cut is not None else args.start_byte if args is not None else node.end_byte
-    else:
-        end = node.end_byte
+        if cut is not None:
+            end = cut.end_byte
+        elif (args := node.child_by_field_name("arguments")) is not None:
+            end = args.start_byte
     raw = src[node.start_byte:end].decode("utf-8", "replace")
     if " " not in raw and "\n" not in raw and "\t" not in raw:
         return raw  # the common case; the regexes below dominate parse time otherwise

@@ -60,9 +60,9 @@ def build_symbols(defs: list[Def], ctx: SourceText) -> tuple[list[Symbol], list[
         symbols.append(Symbol(
             name=named.name, qualname=named.qualname, kind=named.kind,
             signature=_signature(d, outer, ctx), doc=doc,
-            start_line=ctx.row(first.start_byte) + 1, end_line=ctx.end_row(outer) + 1,
+            start_line=first.start_point.row + 1, end_line=_end_row(outer) + 1,
             parent=named.parent,
-            body_start_line=None if body is None else ctx.row((body_first or body).start_byte) + 1,
+            body_start_line=None if body is None else (body_first or body).start_point.row + 1,
         ))
         ref_scope = named.child_prefix if named.kind == "impl" else named.qualname
         scope = Scope(start, -neg_end, named.qualname, named.kind, named.child_prefix, ref_scope)
@@ -80,21 +80,27 @@ def _outer(node):
     return outer
 
 
+def _end_row(node) -> int:
+    # Some grammars end comments and items at column 0 of the next line.
+    end = node.end_point
+    return end.row - 1 if end.column == 0 and end.row > node.start_point.row else end.row
+
+
 def _leading(outer, ctx: SourceText):
     """The first attribute/decorator line above a definition and its doc comment block."""
     first, comments = outer, []
-    row = ctx.row(outer.start_byte)
+    row = outer.start_point.row
     sib = outer.prev_sibling
     if sib is None and outer.parent is not None:
         sib = outer.parent.prev_sibling  # Ruby puts a body's leading comments before the body
-    while sib is not None and ctx.end_row(sib) >= row - 1:
+    while sib is not None and _end_row(sib) >= row - 1:
         if sib.type in _PREFIX_SIBLINGS:
             first = sib
         elif "comment" in sib.type:
             comments.append(sib)
         else:
             break
-        row = ctx.row(sib.start_byte)
+        row = sib.start_point.row
         sib = sib.prev_sibling
     return first, _clean_comments(reversed(comments), ctx) if comments else ""
 

@@ -13,6 +13,7 @@ from ..model import Filters
 from ..store.sqlite import SQLiteStore
 from .query import Query
 
+Scored = list[tuple[int, float]]  # (chunk id, retriever's own score), best first
 DEFAULT_DEPTH = 100
 MAX_KEY_MATCHES = 200  # a key matching more definitions than this says nothing
 
@@ -20,7 +21,7 @@ MAX_KEY_MATCHES = 200  # a key matching more definitions than this says nothing
 class Retriever(Protocol):
     name: str
 
-    def retrieve(self, query: Query, filters: Filters, limit: int) -> list[int]: ...
+    def retrieve(self, query: Query, filters: Filters, limit: int) -> Scored: ...
 
 
 class LexicalRetriever:
@@ -29,8 +30,8 @@ class LexicalRetriever:
     def __init__(self, store: SQLiteStore) -> None:
         self.store = store
 
-    def retrieve(self, query: Query, filters: Filters, limit: int) -> list[int]:
-        return [cid for cid, _ in self.store.lexical_chunks(query.terms, limit, filters)]
+    def retrieve(self, query: Query, filters: Filters, limit: int) -> Scored:
+        return self.store.lexical_chunks(query.terms, limit, filters)
 
 
 class IdentifierRetriever:
@@ -42,11 +43,10 @@ class IdentifierRetriever:
     def __init__(self, store: SQLiteStore) -> None:
         self.store = store
 
-    def retrieve(self, query: Query, filters: Filters, limit: int) -> list[int]:
+    def retrieve(self, query: Query, filters: Filters, limit: int) -> Scored:
         if not query.identifier_terms or query.identifier_terms == query.terms:
             return []
-        rows = self.store.lexical_chunks(query.identifier_terms, limit, filters)
-        return [cid for cid, _ in rows]
+        return self.store.lexical_chunks(query.identifier_terms, limit, filters)
 
 
 class SymbolRetriever:
@@ -57,7 +57,7 @@ class SymbolRetriever:
     def __init__(self, store: SQLiteStore) -> None:
         self.store = store
 
-    def retrieve(self, query: Query, filters: Filters, limit: int) -> list[int]:
+    def retrieve(self, query: Query, filters: Filters, limit: int) -> Scored:
         if not query.symbol_keys:
             return []
         matches = self.store.symbol_matches(query.symbol_keys, filters)
@@ -75,7 +75,7 @@ class SymbolRetriever:
             for cid in ids:
                 best[cid] = max(best.get(cid, float("-inf")), score)
         ranked = sorted(best, key=lambda cid: (-best[cid], cid))
-        return ranked[:limit]
+        return [(cid, best[cid]) for cid in ranked[:limit]]
 
 
 class FrameRetriever:
@@ -86,7 +86,7 @@ class FrameRetriever:
     def __init__(self, store: SQLiteStore) -> None:
         self.store = store
 
-    def retrieve(self, query: Query, filters: Filters, limit: int) -> list[int]:
+    def retrieve(self, query: Query, filters: Filters, limit: int) -> Scored:
         out: dict[int, None] = {}
         for frame in query.frames:
             for suffix in _path_suffixes(frame.path):
@@ -94,10 +94,11 @@ class FrameRetriever:
                 if ids:
                     out.setdefault(ids[0], None)
                     break
-        if out and filters.active:
+        ids = list(out)
+        if ids and filters.active:
             allowed = self.store.allowed_chunk_ids(filters)
-            return [cid for cid in out if cid in allowed][:limit]
-        return list(out)[:limit]
+            ids = [cid for cid in ids if cid in allowed]
+        return [(cid, 1.0 / rank) for rank, cid in enumerate(ids[:limit], start=1)]
 
 
 def _path_suffixes(path: str, longest: int = 4) -> list[str]:
@@ -115,9 +116,9 @@ class DenseRetriever:
         self.embedder = embedder
         self.vectors = vectors
 
-    def retrieve(self, query: Query, filters: Filters, limit: int) -> list[int]:
+    def retrieve(self, query: Query, filters: Filters, limit: int) -> Scored:
         if self.vectors is None or len(self.vectors) == 0:
             return []
         allowed = self.store.allowed_chunk_ids(filters) if filters.active else None
         qvec = self.embedder.embed_query(query.text)
-        return [cid for cid, _ in self.vectors.search(qvec, limit, allowed=allowed)]
+        return self.vectors.search(qvec, limit, allowed=allowed)

@@ -27,7 +27,6 @@ class SearchOptions:
     k: int = 10
     filters: Filters = field(default_factory=Filters)
     files: bool = False  # aggregate hits to file level
-    fuser: str = "rrf"
     depth: int = DEFAULT_DEPTH
 
 
@@ -35,15 +34,15 @@ def rank(store: SQLiteStore, retrievers: Sequence[Retriever], query: Query,
          settings: Settings, options: SearchOptions) -> list[Hit]:
     rankings = {r.name: r.retrieve(query, options.filters, options.depth) for r in retrievers}
     weights = _weights(settings)
-    scores = FUSERS[options.fuser](rankings, weights, settings.rrf_k)
+    scores = FUSERS[settings.fusion](rankings, weights, settings.rrf_k)
     if not scores:
         return []
     rows = store.chunk_rows(scores)
     _add_file_prior(store, query, rows, scores, settings)
     _apply_priors(query, rows, scores, settings)
     ordered = sorted(scores, key=lambda cid: (-scores[cid], cid))
-    ordered = _exact_definitions_first(query, ordered, rankings.get("symbol", []), rows)
-    ordered = _promote(rankings.get("frames", []), ordered)
+    ordered = _exact_definitions_first(query, ordered, _ids(rankings.get("symbol")), rows)
+    ordered = _promote(_ids(rankings.get("frames")), ordered)
     sources = _sources(rankings)
     if options.files:
         return _file_hits(store, ordered, rows, scores, options.k)
@@ -52,7 +51,7 @@ def rank(store: SQLiteStore, retrievers: Sequence[Retriever], query: Query,
 
 
 def _weights(settings: Settings) -> dict[str, float]:
-    return {"lexical": settings.weight_lexical, "identifiers": settings.weight_lexical,
+    return {"lexical": settings.weight_lexical, "identifiers": settings.weight_identifiers,
             "dense": settings.weight_dense, "symbol": settings.weight_symbol,
             "frames": settings.weight_symbol}
 
@@ -149,10 +148,14 @@ def _find_clash(kept: Sequence[ChunkRow], row: ChunkRow) -> ChunkRow | None:
     return None
 
 
-def _sources(rankings: dict[str, list[int]]) -> dict[int, tuple[str, ...]]:
+def _ids(ranking: list[tuple[int, float]] | None) -> list[int]:
+    return [cid for cid, _ in ranking or ()]
+
+
+def _sources(rankings: dict[str, list[tuple[int, float]]]) -> dict[int, tuple[str, ...]]:
     out: dict[int, list[str]] = {}
     for name, ranking in rankings.items():
-        for cid in ranking:
+        for cid, _ in ranking:
             out.setdefault(cid, []).append(name)
     return {cid: tuple(names) for cid, names in out.items()}
 
