@@ -19,7 +19,7 @@ from codesift.ingest.split import (
 )
 from codesift.model import Chunk, ParsedFile, SourceFile, Symbol
 
-CHUNKER_VERSION = "1"  # bump whenever chunk boundaries or texts change: stored with the index
+CHUNKER_VERSION = "2"  # bump whenever chunk boundaries or texts change: stored with the index
 
 CONTAINER_KINDS = frozenset(
     "class struct interface trait impl module namespace enum object protocol union record "
@@ -119,10 +119,43 @@ def _nest(syms: list[Symbol]) -> dict[int | None, list[int]]:
 
 
 def _attached_start(lines: list[str], start: int, floor: int, prefixes: tuple[str, ...]) -> int:
-    """Move a definition's start up over decorators and doc comments directly above it."""
-    while start - 1 >= floor and lines[start - 2].lstrip().startswith(prefixes):
-        start -= 1
-    return start
+    """Move a definition's start up over decorators and doc comments directly above it. A
+    `/** ... */` block still belongs to the definition across one blank line (a common
+    JSDoc / Javadoc layout)."""
+    while True:
+        if start - 1 >= floor and lines[start - 2].lstrip().startswith(prefixes):
+            start -= 1
+        elif (start - 2 >= floor and is_blank(lines[start - 2])
+              and lines[start - 3].strip().endswith("*/") and _opens_doc_block(lines, start - 2)):
+            start -= 1  # the blank line; the comment block is taken on the next turns
+        else:
+            return start
+
+
+def _opens_doc_block(lines: list[str], end: int) -> bool:
+    """Whether the comment block ending on line `end` (1-based) starts with `/**`."""
+    for line in range(end, max(0, end - 200), -1):
+        text = lines[line - 1].lstrip()
+        if text.startswith("/*"):
+            return text.startswith("/**")
+        if not text.startswith(("*", "/*")) and line != end:
+            return False
+    return False
+
+
+_COMMENT_MARKERS = re.compile(r"^\s*(?:/\*\*?|\*/|\*|///?|#)\s?")
+
+
+def _leading_doc(lines: list[str], start: int, def_line: int) -> str:
+    """Doc text from the comment lines attached above a definition (markers stripped),
+    for definitions whose parser found no doc (e.g. a JSDoc block a blank line above)."""
+    text = []
+    for line in lines[start - 1:def_line - 1]:
+        stripped = line.strip()
+        if stripped.startswith(("@", "#[", "[")) or not stripped:
+            continue
+        text.append(_COMMENT_MARKERS.sub("", stripped).removesuffix("*/").strip())
+    return " ".join(t for t in text if t)
 
 
 def _header_end(lines: list[str], s: Symbol, end: int, language: str) -> int:
@@ -154,9 +187,10 @@ def _definition_chunks(source: SourceFile, lines: list[str], d: _Def, is_test: b
     title = title_words(_short_name(s))
     common = dict(title=title, signature=s.signature, parent=s.parent)
     piece = Piece(d.start, end, s.kind, s.qualname, s.name)
+    doc = s.doc or _leading_doc(lines, d.start, max(1, s.start_line))
     if end - d.start + 1 <= max_lines:
         body = _body_text(lines, d.header_end + 1 if d.header_end < end else d.start, end, s.doc)
-        return [make_chunk(source, lines, piece, is_test, doc=s.doc, body=body, **common)]
+        return [make_chunk(source, lines, piece, is_test, doc=doc, body=body, **common)]
     header = lines[max(1, s.start_line) - 1:d.header_end]
     marker = _indent_of_body(lines, d.header_end + 1, end) + "..."
     chunks = []
@@ -168,7 +202,7 @@ def _definition_chunks(source: SourceFile, lines: list[str], d: _Def, is_test: b
             span = trim(lines, ps, pe) or (ps, pe)
             context = "\n".join(header + [marker] + lines[span[0] - 1:span[1]])
         chunks.append(make_chunk(source, lines, part, is_test, context=context,
-                                 doc=s.doc if i == 0 else "", body=body, **common))
+                                 doc=doc if i == 0 else "", body=body, **common))
     return chunks
 
 
