@@ -96,3 +96,8 @@ def test_fts_syntax_is_quoted_away():
     # Only [\w] tokens reach FTS5 and every one is quoted.
     assert all(t.replace("_", "").isalnum() for t in q.terms)
     assert fts_query(["near", "x"]) == '"near" OR "x"'
+
+
+def test_backticked_string_literals_are_not_identifiers():
+    q = analyse("Emit the `'message'` and `'ping'` events from `Receiver.startLoop()`")
+    assert q.identifiers == ("Receiver.startLoop",)

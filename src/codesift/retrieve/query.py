@@ -72,6 +72,8 @@ def _looks_like_prose_dots(text: str) -> bool:
 def extract_identifiers(text: str) -> list[str]:
     found: dict[str, None] = {}
     for inner in _BACKTICKED.findall(text):
+        if inner[:1] in "'\"":
+            continue  # `'message'` quotes a string literal, not a name
         for m in _QUALIFIED.finditer(inner):
             found.setdefault(m.group(0).removesuffix("()"), None)
     for m in _QUALIFIED.finditer(text):
