@@ -52,6 +52,9 @@ class Index:
         self._query_embedder = None
         self._vectors = None
         self._vectors_generation: str | None = None
+        # A process that answers one query (the CLI) scans vectors exactly rather than
+        # paying to load an ANN graph; long-lived users (servers, benchmarks) keep it.
+        self.one_shot = False
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -195,7 +198,8 @@ class Index:
         generation = store.state_key()
         if self._vectors is None or self._vectors_generation != generation:
             dim = int(store.get_meta("embedder_dim") or 0)
-            self._vectors = load_or_build(store, store.path.parent, generation, dim)
+            self._vectors = load_or_build(store, store.path.parent, generation, dim,
+                                          with_graph=not self.one_shot)
             self._vectors_generation = generation
 
     # -- reporting ---------------------------------------------------------------

@@ -112,6 +112,7 @@ def search_cmd(query, repo, index_dir, k, as_json, files, languages, path_glob, 
     if query == "-":
         query = sys.stdin.read()
     with open_index(repo, index_dir=index_dir, dense=False if no_dense else None) as idx:
+        idx.one_shot = True
         hits = idx.search(query, k=k, languages=languages, path=path_glob, kinds=kinds,
                           exclude_tests=no_tests, files=files)
     if as_json:

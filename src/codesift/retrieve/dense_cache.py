@@ -14,13 +14,16 @@ from ..vectors import VectorIndex
 SIDECAR_DIRNAME = "vectors"
 
 
-def load_or_build(store: SQLiteStore, index_dir: Path, generation: str, dim: int) -> VectorIndex:
+def load_or_build(store: SQLiteStore, index_dir: Path, generation: str, dim: int, *,
+                  with_graph: bool = True) -> VectorIndex:
+    """`with_graph=False` skips loading the HNSW graph: for one query, an exact scan is
+    cheaper than reading the graph (bench/bench_vectors.py)."""
     folder = index_dir / SIDECAR_DIRNAME
-    cached = VectorIndex.load(folder, expected_generation=generation)
+    cached = VectorIndex.load(folder, expected_generation=generation, with_graph=with_graph)
     if cached is not None:
         return cached
     ids, matrix = store.vector_matrix(dim)
-    index = VectorIndex(ids, matrix)
+    index = VectorIndex(ids, matrix, ann="auto" if with_graph else "exact")
     try:
         index.save(folder, generation=generation)
     except OSError:
