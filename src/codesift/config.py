@@ -32,9 +32,9 @@ class Settings:
     weight_identifiers: float = 1.0
     weight_dense: float = 1.0
     weight_symbol: float = 2.0
-    weight_file: float = 0.5
+    weight_file: float = 1.0
     test_penalty: float = 0.5  # score multiplier for test code unless the query is about tests
-    prose_penalty: float = 0.7  # multiplier for documentation text unless the query asks for docs
+    prose_penalty: float = 0.7  # multiplier for docs and config files unless the query asks for them
     stub_penalty: float = 0.8  # multiplier for declaration files (.pyi, .d.ts) vs implementations
     max_query_chars: int = 20_000
     extra_ignores: tuple[str, ...] = field(default=())

@@ -36,6 +36,7 @@ class Query:
     is_identifier: bool  # the whole query is one identifier
     about_tests: bool  # the question is about tests: do not rank them down
     about_docs: bool  # the question is about documentation: do not rank prose down
+    about_config: bool  # the question is about configuration files
 
 
 # Qualified identifiers: a.b.c, A::b, (*T).M, Mod#meth, with an optional call suffix.
@@ -51,6 +52,9 @@ _GO_FRAME = re.compile(r"^\s*([^\s:]+\.go):(\d+)", re.MULTILINE)
 _GENERIC_FRAME = re.compile(r"((?:[\w.-]+/)+[\w.-]+\.\w+):(\d+)")
 _DOC_WORDS = frozenset({"doc", "docs", "documentation", "documented", "readme", "changelog",
                         "guide", "tutorial", "manual"})
+_CONFIG_WORDS = frozenset({"config", "configuration", "yaml", "yml", "toml", "json", "ini",
+                           "dependency", "dependencies", "ci", "workflow", "pyproject",
+                           "manifest", "docker", "dockerfile"})
 _TEST_WORDS = frozenset({"test", "tests", "testing", "unittest", "pytest", "spec", "fixture",
                          "fixtures", "mock", "conftest"})
 
@@ -122,7 +126,7 @@ def analyse(text: str, *, max_chars: int = 20_000) -> Query:
         identifier_terms=tuple(id_terms), symbol_keys=tuple(dict.fromkeys(keys)),
         frames=tuple(frames), paths=tuple(dict.fromkeys(_FILE_NAME.findall(stripped))),
         is_identifier=is_identifier, about_tests=bool(words & _TEST_WORDS),
-        about_docs=bool(words & _DOC_WORDS))
+        about_docs=bool(words & _DOC_WORDS), about_config=bool(words & _CONFIG_WORDS))
 
 
 def _cap_terms(terms: list[str], priority: set[str]) -> list[str]:

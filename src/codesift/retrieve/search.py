@@ -18,6 +18,7 @@ from .retrievers import DEFAULT_DEPTH, Retriever
 CONTAINER_KINDS = frozenset({"class", "struct", "interface", "trait", "impl", "module",
                              "namespace", "enum", "object"})
 PROSE_LANGUAGES = frozenset({"markdown", "rst", "text"})
+CONFIG_LANGUAGES = frozenset({"yaml", "toml", "json"})
 STUB_SUFFIXES = (".pyi", ".d.ts", ".d.mts", ".d.cts")
 SNIPPET_LINES = 6
 
@@ -76,13 +77,16 @@ def _add_file_prior(store: SQLiteStore, query: Query, rows: dict[int, ChunkRow],
 
 def _apply_priors(query: Query, rows: dict[int, ChunkRow], scores: dict[int, float],
                   settings: Settings) -> None:
-    """Code first: tests, prose (READMEs, changelogs, which echo every feature's words) and
+    """Code first: tests, prose (READMEs, changelogs, which echo every feature's words),
+    configuration files (unless the question is about configuration) and
     declaration stubs (which repeat the implementation's names and docs without its body)
     rank below the code they describe, unless the question is about them."""
     for cid, row in rows.items():
         if row.is_test and not query.about_tests:
             scores[cid] *= settings.test_penalty
         elif row.language in PROSE_LANGUAGES and not query.about_docs:
+            scores[cid] *= settings.prose_penalty
+        elif row.language in CONFIG_LANGUAGES and not query.about_config:
             scores[cid] *= settings.prose_penalty
         elif row.path.endswith(STUB_SUFFIXES):
             scores[cid] *= settings.stub_penalty
