@@ -82,3 +82,16 @@ def test_no_dense_run_keeps_vectors(dense_repo: Path, tmp_path: Path):
 def _packaged_model_dir() -> str:
     from codesift.embed.local import resolve_model_dir
     return str(resolve_model_dir("all-MiniLM-L6-v2"))
+
+
+def test_test_code_is_embedded_only_on_request(dense_repo: Path, tmp_path: Path):
+    repo = tmp_path / "copy"
+    shutil.copytree(dense_repo, repo)
+    with codesift.open_index(repo) as idx:
+        tests = idx.store().db.execute("SELECT COUNT(*) FROM chunks WHERE is_test = 1").fetchone()[0]
+        assert tests > 0 and idx.status()["chunks_without_vector"] == 0
+        assert not any("dense" in h.sources for h in idx.search("test parse header", k=10)
+                       if h.is_test)
+    with codesift.open_index(repo, embed_tests=True) as idx:
+        assert idx.update().vectors_embedded == tests
+        assert idx.status()["tests_embedded"]

@@ -104,6 +104,7 @@ class Index:
         self._vectors = None
         summary = run_index(self.root, store, embedder=emb, embedder_spec=spec,
                             max_file_bytes=self.settings.max_file_bytes,
+                            embed_tests=self.settings.embed_tests,
                             extra_ignores=self.settings.extra_ignores, progress=progress)
         if emb is not None:  # searches should never pay for building the vector cache
             self._load_vectors(store)

@@ -23,6 +23,7 @@ class Settings:
     embed_base_url: str | None = None
     embed_batch_size: int = 32
     embed_threads: int = 0  # for indexing; 0 = every core (nothing else runs while embedding)
+    embed_tests: bool = False  # test code is found lexically and by symbol; vectors optional
     embed_max_tokens: int = 256  # documents are cut here (queries use the model's window)
     max_file_bytes: int = 1_000_000
     # Fusion: reciprocal-rank fusion constant and per-retriever weights.

@@ -198,9 +198,15 @@ class SQLiteStore:
     # -- vectors ---------------------------------------------------------------------
 
     def texts_missing_vectors(self) -> list[tuple[bytes, str]]:
+        """Chunk texts that should have a vector and do not (tests only when the index
+        embeds tests: meta `embed_tests`)."""
         return self.db.execute(
             "SELECT text_hash, MIN(embedding_text) FROM chunks WHERE text_hash NOT IN"
-            " (SELECT text_hash FROM vectors) GROUP BY text_hash").fetchall()
+            f" (SELECT text_hash FROM vectors){self._embedded_only()} GROUP BY text_hash"
+        ).fetchall()
+
+    def _embedded_only(self) -> str:
+        return "" if self.get_meta("embed_tests") == "1" else " AND is_test = 0"
 
     def put_vectors(self, hashes: Sequence[bytes], vectors: np.ndarray) -> None:
         import numpy as np
@@ -308,7 +314,9 @@ class SQLiteStore:
             "references": one("SELECT COUNT(*) FROM refs"),
             "vectors": one("SELECT COUNT(*) FROM vectors"),
             "chunks_without_vector": one(
-                "SELECT COUNT(*) FROM chunks WHERE text_hash NOT IN (SELECT text_hash FROM vectors)"),
+                "SELECT COUNT(*) FROM chunks WHERE text_hash NOT IN (SELECT text_hash FROM vectors)"
+                + self._embedded_only()),
+            "tests_embedded": self.get_meta("embed_tests") == "1",
             "languages": dict(self.db.execute(
                 "SELECT language, COUNT(*) FROM files GROUP BY language ORDER BY 2 DESC")),
             "parse_failures": dict(self.db.execute(
