@@ -55,6 +55,7 @@ class Index:
         # A process that answers one query (the CLI) scans vectors exactly rather than
         # paying to load an ANN graph; long-lived users (servers, benchmarks) keep it.
         self.one_shot = False
+        self._pool = None  # one worker thread that embeds queries
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -65,6 +66,9 @@ class Index:
         self.close()
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -175,24 +179,27 @@ class Index:
         options = SearchOptions(k=k, filters=filters, files=files,
                                 depth=max(100, k * 3))
         store = self.store()
-        return rank(store, self._retrievers(store), q, self.settings, options)
+        return rank(store, self._retrievers(store, q.text), q, self.settings, options)
 
-    def _retrievers(self, store: SQLiteStore) -> list:
-        found = [LexicalRetriever(store), IdentifierRetriever(store), SymbolRetriever(store),
-                 FrameRetriever(store)]
-        dense = self._dense_retriever(store)
-        if dense is not None:
-            found.append(dense)
-        return found
+    def _retrievers(self, store: SQLiteStore, text: str) -> list:
+        # The dense retriever goes first: it starts embedding the query on a worker thread
+        # (ONNX Runtime and SQLite both release the GIL) while the lexical ones run.
+        dense = self._dense_retriever(store, text)
+        return [LexicalRetriever(store), IdentifierRetriever(store), SymbolRetriever(store),
+                FrameRetriever(store), *([dense] if dense is not None else [])]
 
-    def _dense_retriever(self, store: SQLiteStore) -> DenseRetriever | None:
+    def _dense_retriever(self, store: SQLiteStore, text: str) -> DenseRetriever | None:
         spec = store.get_meta("embedder_spec")
         if not self.settings.dense or not spec or not store.get_meta("embedder_id"):
             return None
         self._load_vectors(store)
         if self._query_embedder is None:
             self._query_embedder = self._make_embedder(spec, for_queries=True)
-        return DenseRetriever(store, self._query_embedder, self._vectors)
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codesift-embed")
+        vector = self._pool.submit(self._query_embedder.embed_query, text)
+        return DenseRetriever(store, vector, self._vectors)
 
     def _load_vectors(self, store: SQLiteStore) -> None:
         from .retrieve.dense_cache import load_or_build

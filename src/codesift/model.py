@@ -138,4 +138,3 @@ class ChunkRow:
     start_line: int
     end_line: int
     is_test: bool
-    context_text: str

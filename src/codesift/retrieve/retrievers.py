@@ -7,6 +7,7 @@ names), symbol (exact qualified-name match), frames (traceback file:line), dense
 from __future__ import annotations
 
 import math
+from concurrent.futures import Future
 from typing import Protocol
 
 from ..model import Filters
@@ -107,18 +108,19 @@ def _path_suffixes(path: str, longest: int = 4) -> list[str]:
 
 
 class DenseRetriever:
-    """Nearest neighbours of the query embedding among the chunk vectors."""
+    """Nearest neighbours of the query embedding among the chunk vectors. The embedding
+    arrives as a future, computed while the other retrievers run."""
 
     name = "dense"
 
-    def __init__(self, store: SQLiteStore, embedder, vectors) -> None:
+    def __init__(self, store: SQLiteStore, query_vector: Future, vectors) -> None:
         self.store = store
-        self.embedder = embedder
+        self.query_vector = query_vector
         self.vectors = vectors
 
     def retrieve(self, query: Query, filters: Filters, limit: int) -> Scored:
+        qvec = self.query_vector.result()  # also surfaces the embedder's errors
         if self.vectors is None or len(self.vectors) == 0:
             return []
         allowed = self.store.allowed_chunk_ids(filters) if filters.active else None
-        qvec = self.embedder.embed_query(query.text)
         return self.vectors.search(qvec, limit, allowed=allowed)

@@ -47,8 +47,10 @@ def rank(store: SQLiteStore, retrievers: Sequence[Retriever], query: Query,
     sources = _sources(rankings)
     if options.files:
         return _file_hits(store, ordered, rows, scores, options.k)
-    kept = deduplicate([(rows[c], scores[c]) for c in ordered if c in rows])
-    return [_hit(row, score, sources.get(row.id, ())) for row, score in kept[:options.k]]
+    kept = deduplicate([(rows[c], scores[c]) for c in ordered if c in rows], options.k)
+    texts = store.chunk_texts([row.id for row, _ in kept])
+    return [_hit(row, score, texts.get(row.id, ""), sources.get(row.id, ()))
+            for row, score in kept]
 
 
 def _weights(settings: Settings) -> dict[str, float]:
@@ -118,22 +120,30 @@ def _normalised(symbol: str) -> str:
     return ".".join(symbol_parts(symbol))
 
 
-def deduplicate(ranked: Sequence[tuple[ChunkRow, float]]) -> list[tuple[ChunkRow, float]]:
-    """One entry per place: a member replaces its class skeleton (it is the more precise
+def deduplicate(ranked: Sequence[tuple[ChunkRow, float]],
+                k: int) -> list[tuple[ChunkRow, float]]:
+    """The best `k` places: a member replaces its class skeleton (it is the more precise
     answer) and takes over its rank and score; the parts of a split function collapse
     into the best-ranked part."""
     kept: list[tuple[ChunkRow, float]] = []
+    by_path: dict[str, list[ChunkRow]] = {}
     seen_parts: set[tuple[str, str, str]] = set()
-    for row, score in ranked:
+    # Past a few times k, a member can no longer outrank what is kept: stop there.
+    for row, score in ranked[:max(3 * k, 30)]:
         part_key = (row.path, row.symbol, row.kind)
         if row.symbol and part_key in seen_parts:
             continue
-        clash = _find_clash([r for r, _ in kept], row)
+        clash = _find_clash(by_path.get(row.path, ()), row)
         if clash is None:
+            if len(kept) == k:
+                continue
             kept.append((row, score))
+            by_path.setdefault(row.path, []).append(row)
         elif clash.kind in CONTAINER_KINDS and row.kind not in CONTAINER_KINDS:
             at = next(i for i, (r, _) in enumerate(kept) if r is clash)
             kept[at] = (row, max(score, kept[at][1]))
+            siblings = by_path[row.path]
+            siblings[siblings.index(clash)] = row
         else:
             continue
         if row.symbol:
@@ -141,10 +151,8 @@ def deduplicate(ranked: Sequence[tuple[ChunkRow, float]]) -> list[tuple[ChunkRow
     return kept
 
 
-def _find_clash(kept: Sequence[ChunkRow], row: ChunkRow) -> ChunkRow | None:
-    for other in kept:
-        if other.path != row.path:
-            continue
+def _find_clash(same_file: Sequence[ChunkRow], row: ChunkRow) -> ChunkRow | None:
+    for other in same_file:
         outer, inner = (other, row) if other.kind in CONTAINER_KINDS else (row, other)
         if outer.kind in CONTAINER_KINDS and inner.kind not in CONTAINER_KINDS \
                 and outer.start_line <= inner.start_line and inner.end_line <= outer.end_line:
@@ -169,10 +177,10 @@ def _snippet(text: str) -> str:
     return "\n".join(lines)[:600]
 
 
-def _hit(row: ChunkRow, score: float, sources: tuple[str, ...]) -> Hit:
+def _hit(row: ChunkRow, score: float, text: str, sources: tuple[str, ...]) -> Hit:
     return Hit(path=row.path, start_line=row.start_line, end_line=row.end_line,
                symbol=row.symbol, kind=row.kind, language=row.language, score=score,
-               snippet=_snippet(row.context_text), is_test=row.is_test, sources=sources)
+               snippet=_snippet(text), is_test=row.is_test, sources=sources)
 
 
 def _file_hits(store: SQLiteStore, ordered: list[int], rows: dict[int, ChunkRow],

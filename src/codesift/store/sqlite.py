@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 FORMAT = "codesift-index"
 _CHUNK_COLUMNS = "c.id, c.path, c.language, c.kind, c.symbol, c.name, c.parent, " \
-    "c.start_line, c.end_line, c.is_test, c.context_text"
+    "c.start_line, c.end_line, c.is_test"
 # Column weights for bm25(): a match in a symbol name says more than one in a body.
 CHUNK_FIELD_WEIGHTS = (4.0, 2.0, 1.0)
 FILE_FIELD_WEIGHTS = (3.0, 1.0)
@@ -283,8 +283,13 @@ class SQLiteStore:
             marks = ",".join("?" * len(part))
             for r in self.db.execute(
                     f"SELECT {_CHUNK_COLUMNS} FROM chunks c WHERE c.id IN ({marks})", part):
-                out[r[0]] = ChunkRow(*r[:9], bool(r[9]), r[10])
+                out[r[0]] = ChunkRow(*r[:9], bool(r[9]))
         return out
+
+    def chunk_texts(self, ids: Sequence[int]) -> dict[int, str]:
+        marks = ",".join("?" * len(ids))
+        return dict(self.db.execute(
+            f"SELECT id, context_text FROM chunks WHERE id IN ({marks})", list(ids)))
 
     def chunk_ids_for_paths(self, paths: Sequence[str]) -> dict[str, list[int]]:
         out: dict[str, list[int]] = {}
