@@ -90,5 +90,6 @@ def load_settings(repo: Path | None = None, env: dict[str, str] | None = None,
 
 
 def index_path(repo: Path, settings: Settings) -> Path:
-    base = Path(settings.index_dir) if settings.index_dir else repo / INDEX_DIRNAME
+    base = Path(settings.index_dir).expanduser().resolve() if settings.index_dir \
+        else repo / INDEX_DIRNAME
     return base / "index.db"

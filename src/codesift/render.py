@@ -100,7 +100,9 @@ def print_status(info: dict) -> None:
     click.echo(f"repository: {info['repo']}")
     click.echo(f"index:      {info['index']} ({info['size_bytes'] / 1e6:.1f} MB, "
                f"generation {info['generation']})")
-    click.echo(f"embedder:   {info['embedder'] or 'none (lexical + symbol only)'}")
+    tests = "" if not info["embedder"] else \
+        ("  (test code embedded)" if info["tests_embedded"] else "  (test code not embedded)")
+    click.echo(f"embedder:   {info['embedder'] or 'none (lexical + symbol only)'}{tests}")
     click.echo(f"files {info['files']}, chunks {info['chunks']}, symbols {info['symbols']}, "
                f"references {info['references']}, vectors {info['vectors']}")
     if info["embedder"] and info["chunks_without_vector"]:
