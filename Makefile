@@ -28,8 +28,8 @@ demo: $(STAMP) $(DEMO_DIR)
 	$(VENV)/bin/codesift search "how are environment variables used as option defaults" --repo $(DEMO_DIR) -k 5
 	@echo; echo '$$ codesift search "Context.invoke"'
 	$(VENV)/bin/codesift search "Context.invoke" --repo $(DEMO_DIR) -k 3
-	@echo; echo '$$ codesift search "<a pasted traceback>"'
-	$(VENV)/bin/codesift search 'Traceback (most recent call last):\n  File "src/click/core.py", line 1078, in main\n    rv = self.invoke(ctx)\n  File "src/click/termui.py", line 182, in prompt\n    value = prompt_func(prompt)\nclick.exceptions.Abort' --repo $(DEMO_DIR) -k 3
+	@echo; echo '$$ codesift search - < traceback.txt   (a pasted traceback)'
+	printf 'Traceback (most recent call last):\n  File "/usr/lib/python3/site-packages/click/core.py", line 1078, in main\n    rv = self.invoke(ctx)\n  File "/usr/lib/python3/site-packages/click/termui.py", line 168, in prompt\n    value = prompt_func(prompt)\nclick.exceptions.Abort\n' | $(VENV)/bin/codesift search - --repo $(DEMO_DIR) -k 3
 	@echo; $(VENV)/bin/codesift status --repo $(DEMO_DIR)
 
 test: $(STAMP)
