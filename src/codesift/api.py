@@ -158,7 +158,8 @@ class Index:
             # One thread answers a query fastest; indexing gets every core.
             threads = self.settings.embed_threads or os.cpu_count() or 1
             opts.update(threads=1 if for_queries else threads,
-                        max_tokens=self.settings.embed_max_tokens)
+                        max_tokens=self.settings.embed_max_tokens,
+                        query_max_tokens=self.settings.query_max_tokens)
         elif self.settings.embed_base_url:
             opts["base_url"] = self.settings.embed_base_url
         return make_embedder(spec, **opts)

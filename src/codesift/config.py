@@ -24,7 +24,8 @@ class Settings:
     embed_batch_size: int = 32
     embed_threads: int = 0  # for indexing; 0 = every core (nothing else runs while embedding)
     embed_tests: bool = False  # test code is found lexically and by symbol; vectors optional
-    embed_max_tokens: int = 256  # documents are cut here (queries use the model's window)
+    embed_max_tokens: int = 256  # documents are cut here
+    query_max_tokens: int = 256  # queries are cut here
     max_file_bytes: int = 1_000_000
     # Fusion: reciprocal-rank fusion constant and per-retriever weights.
     fusion: str = "rrf"  # "rrf" | "convex" | "max" (retrieve/fuse.py)

@@ -132,6 +132,7 @@ class LocalEmbedder:
         batch_size: int = 32,
         cache_dir: str | os.PathLike[str] | None = None,
         max_tokens: int | None = None,
+        query_max_tokens: int | None = None,
     ) -> None:
         if backend not in ("auto", "onnx", "torch") or precision not in ("auto", "fp32", "bf16"):
             raise EmbedderError(
@@ -145,6 +146,9 @@ class LocalEmbedder:
         # Documents may be cut shorter than the model's window: cost grows with length and
         # the head of a chunk (name, signature, doc) carries most of its meaning.
         self.max_tokens = max_tokens
+        # A pasted bug report can fill the whole window: its head says what it is about,
+        # and a shorter cut keeps a long query's latency down.
+        self.query_max_tokens = query_max_tokens
         self._cache_dir = Path(cache_dir).expanduser() if cache_dir else None
         from codesift.embed.onnx import read_st_layout
 
@@ -184,8 +188,8 @@ class LocalEmbedder:
 
     def embed_query(self, text: str) -> Any:
         if self._layout is not None:
-            return self._onnx_encoder().encode([text])[0]
-        return self._torch_encoder().encode([text], 1, None)[0]
+            return self._onnx_encoder().encode([text], 1, None, self.query_max_tokens)[0]
+        return self._torch_encoder().encode([text], 1, None, self.query_max_tokens)[0]
 
     # -- backends, loaded on first use -------------------------------------------------
 
