@@ -32,7 +32,7 @@ class LexicalRetriever:
         self.store = store
 
     def retrieve(self, query: Query, filters: Filters, limit: int) -> Scored:
-        return self.store.lexical_chunks(query.terms, limit, filters)
+        return self.store.lexical_chunks(self.store.selective_terms(query.terms), limit, filters)
 
 
 class IdentifierRetriever:
@@ -47,7 +47,8 @@ class IdentifierRetriever:
     def retrieve(self, query: Query, filters: Filters, limit: int) -> Scored:
         if not query.identifier_terms or query.identifier_terms == query.terms:
             return []
-        return self.store.lexical_chunks(query.identifier_terms, limit, filters)
+        terms = self.store.selective_terms(query.identifier_terms)
+        return self.store.lexical_chunks(terms, limit, filters)
 
 
 class SymbolRetriever:

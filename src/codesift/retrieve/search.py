@@ -65,7 +65,7 @@ def _add_file_prior(store: SQLiteStore, query: Query, rows: dict[int, ChunkRow],
     fused share to every candidate chunk of that file."""
     if settings.weight_file <= 0 or not query.terms:
         return
-    files = store.lexical_files(query.terms, DEFAULT_DEPTH)
+    files = store.lexical_files(store.selective_terms(query.terms), DEFAULT_DEPTH)
     file_rank = {path: rank for rank, (path, _) in enumerate(files, start=1)}
     for path in query.paths:  # a file the user names outranks any BM25 evidence
         for known in file_rank.keys() | {r.path for r in rows.values()}:

@@ -28,6 +28,8 @@ _CHUNK_COLUMNS = "c.id, c.path, c.language, c.kind, c.symbol, c.name, c.parent, 
     "c.start_line, c.end_line, c.is_test"
 # Column weights for bm25(): a match in a symbol name says more than one in a body.
 CHUNK_FIELD_WEIGHTS = (4.0, 2.0, 1.0)
+POSTINGS_BUDGET = 5_000  # postings one lexical query may read (see selective_terms)
+MIN_TERMS = 2
 FILE_FIELD_WEIGHTS = (3.0, 1.0)
 
 
@@ -58,6 +60,9 @@ class SQLiteStore:
 
     def __init__(self, path: Path, *, create: bool = False) -> None:
         self.path = Path(path)
+        self._vocab_ready = False
+        self._df_cache: dict[str, int] = {}
+        self._df_key: str | None = None
         if not create and not self.path.exists():
             raise FileNotFoundError(self.path)
         try:
@@ -233,6 +238,43 @@ class SQLiteStore:
 
     # -- reads for retrieval -----------------------------------------------------------
 
+    def selective_terms(self, terms: Sequence[str], budget: int = POSTINGS_BUDGET) -> list[str]:
+        """Drop the commonest terms while the query would read more than `budget` postings.
+
+        FTS5 scores every document that matches any OR-ed term, so a few very common words
+        ("value", "error", "file") cost most of a query's time while adding little to BM25
+        (their IDF is low). The rarest terms are always kept (at least MIN_TERMS)."""
+        if len(terms) <= MIN_TERMS:
+            return list(terms)
+        df = self.doc_freqs(terms)
+        total = sum(df.values())
+        keep = list(terms)
+        for term in sorted(terms, key=lambda t: -df.get(t, 0)):
+            if total <= budget or len(keep) <= MIN_TERMS:
+                break
+            keep.remove(term)
+            total -= df.get(term, 0)
+        return keep
+
+    def doc_freqs(self, terms: Sequence[str]) -> dict[str, int]:
+        """Chunk counts per term. fts5vocab walks a term's whole doclist to count it, so
+        counts are cached for as long as the index content stays the same."""
+        key = self.state_key()
+        if key != self._df_key:
+            self._df_cache, self._df_key = {}, key
+        missing = [t for t in terms if t not in self._df_cache]
+        if missing:
+            if not self._vocab_ready:
+                # A per-connection view of the FTS5 term statistics (no schema change).
+                self.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocab"
+                                " USING fts5vocab(main, 'chunks_fts', 'row')")
+                self._vocab_ready = True
+            marks = ",".join("?" * len(missing))
+            found = dict(self.db.execute(
+                f"SELECT term, doc FROM temp.chunks_vocab WHERE term IN ({marks})", missing))
+            self._df_cache.update({t: found.get(t, 0) for t in missing})
+        return {t: self._df_cache[t] for t in terms}
+
     def lexical_chunks(self, terms: Sequence[str], limit: int,
                        filters: Filters | None = None) -> list[tuple[int, float]]:
         if not terms:
@@ -265,10 +307,12 @@ class SQLiteStore:
 
     def chunks_containing(self, path_suffix: str, line: int) -> list[int]:
         """Chunks whose file path ends with `path_suffix` and whose range holds `line`,
-        innermost first."""
+        innermost first. Files are matched first (few rows), then chunks by file id."""
         return [r[0] for r in self.db.execute(
-            "SELECT id FROM chunks WHERE (path = ? OR path LIKE ? ESCAPE '\\')"
-            " AND start_line <= ? AND end_line >= ? ORDER BY end_line - start_line",
+            # CROSS JOIN fixes the join order: files first, then chunks by their index.
+            "SELECT c.id FROM files f CROSS JOIN chunks c ON c.file_id = f.id"
+            " WHERE (f.path = ? OR f.path LIKE ? ESCAPE '\\')"
+            " AND c.start_line <= ? AND c.end_line >= ? ORDER BY c.end_line - c.start_line",
             (path_suffix, "%/" + _like_escape(path_suffix), line, line))]
 
     def allowed_chunk_ids(self, filters: Filters) -> set[int]:
