@@ -77,17 +77,23 @@ def prepare_file(source: SourceFile) -> _Prepared:
         path=source.path, language=source.language,
         sha=file_sha(text.encode("utf-8", "surrogatepass")), size=source.size,
         n_lines=text.count("\n") + 1, is_test=is_test,
-        parse_error=parsed.error if parsed is not None else None, warning=warning)
+        parse_error=parsed.error if parsed is not None else None, warning=warning,
+        mtime_ns=source.mtime_ns)
     return _Prepared(record, text, parsed if parsed and not parsed.error else None, tuple(chunks))
 
 
-def changed_files(files: Sequence[SourceFile], known: dict[str, str]) -> list[SourceFile]:
-    """Files whose content hash differs from the stored one (or that are new)."""
+def changed_files(files: Sequence[SourceFile],
+                  known: dict[str, tuple[str, int, int]]) -> list[SourceFile]:
+    """Files whose content hash differs from the stored one (or that are new). A file whose
+    size and modification time are unchanged is not read again (git's rule)."""
     out = []
     for source in files:
-        old = known.get(source.path)
-        if old is None:
+        state = known.get(source.path)
+        if state is None:
             out.append(source)
+            continue
+        old, size, mtime_ns = state
+        if source.mtime_ns and (size, mtime_ns) == (source.size, source.mtime_ns):
             continue
         try:
             text, _ = read_text(source.abspath)

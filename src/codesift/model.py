@@ -17,6 +17,7 @@ class SourceFile:
     abspath: str
     language: str  # "python", "typescript", ... or a fallback kind: "markdown", "text", ...
     size: int
+    mtime_ns: int = 0  # lets an unchanged file skip being read and hashed again
 
 
 @dataclass(frozen=True, slots=True)

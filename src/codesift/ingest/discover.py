@@ -252,7 +252,8 @@ def classify_file(abspath: str, rel: str, max_file_bytes: int) -> SourceFile | S
     if reason:
         return SkippedFile(rel, reason)
     try:
-        size = os.stat(abspath).st_size
+        stat = os.stat(abspath)
+        size = stat.st_size
         if size == 0:
             return SkippedFile(rel, "empty")
         if size > max_file_bytes:
@@ -270,7 +271,8 @@ def classify_file(abspath: str, rel: str, max_file_bytes: int) -> SourceFile | S
         if not _looks_like_text(head):
             return SkippedFile(rel, "unknown type")
         language = "text"
-    return SourceFile(path=rel, abspath=abspath, language=language, size=size)
+    return SourceFile(path=rel, abspath=abspath, language=language, size=size,
+                      mtime_ns=stat.st_mtime_ns)
 
 
 def _name_skip_reason(name: str, lower: str, ext: str) -> str | None:

@@ -98,7 +98,12 @@ def m001_initial(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_initial,)
+def m002_file_mtime(db: sqlite3.Connection) -> None:
+    # With size, the modification time lets an unchanged file skip being read and hashed.
+    db.execute("ALTER TABLE files ADD COLUMN mtime_ns INTEGER NOT NULL DEFAULT 0")
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_file_mtime)
 
 
 def apply_migrations(db: sqlite3.Connection) -> int:

@@ -43,6 +43,7 @@ class FileRecord:
     is_test: bool
     parse_error: str | None = None
     warning: str | None = None
+    mtime_ns: int = 0
 
 
 def text_hash(text: str) -> bytes:
@@ -135,8 +136,10 @@ class SQLiteStore:
 
     # -- writes (call inside transaction()) ------------------------------------------
 
-    def file_states(self) -> dict[str, str]:
-        return dict(self.db.execute("SELECT path, sha FROM files"))
+    def file_states(self) -> dict[str, tuple[str, int, int]]:
+        """path -> (sha, size, mtime_ns) of every indexed file."""
+        return {r[0]: (r[1], r[2], r[3])
+                for r in self.db.execute("SELECT path, sha, size, mtime_ns FROM files")}
 
     def delete_file(self, path: str) -> None:
         row = self.db.execute("SELECT id FROM files WHERE path = ?", (path,)).fetchone()
@@ -153,10 +156,10 @@ class SQLiteStore:
                    parsed: ParsedFile | None) -> None:
         self.delete_file(rec.path)
         cur = self.db.execute(
-            "INSERT INTO files(path, language, sha, size, n_lines, is_test, parse_error, warning)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO files(path, language, sha, size, n_lines, is_test, parse_error, warning,"
+            " mtime_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (rec.path, rec.language, rec.sha, rec.size, rec.n_lines, int(rec.is_test),
-             rec.parse_error, rec.warning))
+             rec.parse_error, rec.warning, rec.mtime_ns))
         file_id = cur.lastrowid
         lines = text.split("\n")
         # Tokenise each line once; a chunk that is a plain line range reuses them.
