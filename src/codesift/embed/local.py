@@ -238,19 +238,6 @@ def cpu_has_fast_bf16() -> bool:
     return False
 
 
-def _fixed_mmap_threshold(threshold: int = 64 * 1024) -> None:
-    """Serve large allocations from mmap. Length-sorted batches make torch allocate
-    activations of ever-changing sizes; glibc's adaptive threshold keeps them on the heap,
-    which fragments (the stdlib's dense index peaked at 2.3 GB RSS; docs/benchmarks.md)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, threshold)  # M_MMAP_THRESHOLD; fixing it disables the adaptation
-    except (OSError, AttributeError):
-        pass  # not glibc: nothing to tune
-
-
 class TorchEncoder:
     """sentence-transformers with a fixed thread count and optional bf16 weights."""
 
@@ -267,7 +254,6 @@ class TorchEncoder:
         from codesift.embed.onnx import quiet_transformers
 
         quiet_transformers()
-        _fixed_mmap_threshold()
         torch.set_num_threads(threads)
         try:
             self.model = SentenceTransformer(str(model_dir), device="cpu")
