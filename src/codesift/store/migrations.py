@@ -103,7 +103,13 @@ def m002_file_mtime(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE files ADD COLUMN mtime_ns INTEGER NOT NULL DEFAULT 0")
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_file_mtime)
+def m003_vector_lookup_index(db: sqlite3.Connection) -> None:
+    # Chunk rows are wide (two texts inline): finding texts without vectors and joining
+    # vectors must read this narrow index, not the table.
+    db.execute("CREATE INDEX chunks_test_hash ON chunks(is_test, text_hash)")
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_file_mtime, m003_vector_lookup_index)
 
 
 def apply_migrations(db: sqlite3.Connection) -> int:

@@ -208,13 +208,21 @@ class SQLiteStore:
     def texts_missing_vectors(self) -> list[tuple[bytes, str]]:
         """Chunk texts that should have a vector and do not (tests only when the index
         embeds tests: meta `embed_tests`)."""
-        return self.db.execute(
-            "SELECT text_hash, MIN(embedding_text) FROM chunks WHERE text_hash NOT IN"
-            f" (SELECT text_hash FROM vectors){self._embedded_only()} GROUP BY text_hash"
-        ).fetchall()
+        missing = [r[0] for r in self.db.execute(
+            "SELECT DISTINCT text_hash FROM chunks INDEXED BY chunks_test_hash WHERE"
+            f" text_hash NOT IN (SELECT text_hash FROM vectors){self._embedded_only()}")]
+        out = []
+        for start in range(0, len(missing), 500):
+            part = missing[start:start + 500]
+            marks = ",".join("?" * len(part))
+            out += self.db.execute(
+                f"SELECT text_hash, MIN(embedding_text) FROM chunks WHERE text_hash IN ({marks})"
+                " GROUP BY text_hash", part).fetchall()
+        return out
 
     def _embedded_only(self) -> str:
-        return "" if self.get_meta("embed_tests") == "1" else " AND is_test = 0"
+        return " AND is_test IN (0, 1)" if self.get_meta("embed_tests") == "1" else \
+            " AND is_test = 0"
 
     def put_vectors(self, hashes: Sequence[bytes], vectors: np.ndarray) -> None:
         import numpy as np
@@ -232,9 +240,10 @@ class SQLiteStore:
 
     def vector_matrix(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
         import numpy as np
+        # The narrow index holds (text_hash, id); VectorIndex sorts the ids itself.
         rows = self.db.execute(
-            "SELECT c.id, v.vec FROM chunks c JOIN vectors v ON v.text_hash = c.text_hash"
-            " ORDER BY c.id").fetchall()
+            "SELECT c.id, v.vec FROM chunks c INDEXED BY chunks_test_hash"
+            " JOIN vectors v ON v.text_hash = c.text_hash WHERE c.is_test IN (0, 1)").fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
         return ids, matrix.reshape(len(rows), dim) if rows else np.zeros((0, dim), np.float32)
