@@ -101,17 +101,22 @@ def incremental(corpus: Path, index_dir: Path, rounds: int = 5) -> list[float]:
     return times
 
 
-def warm_queries(corpus: Path, index_dir: Path, dense: bool) -> list[float]:
+def warm_queries(corpus: Path, index_dir: Path, dense: bool) -> list[list[float]]:
+    """Two passes over the queries: the first meets each term for the first time (its
+    document frequency is looked up and cached), the second is a long-lived server's case."""
     import codesift
     idx = codesift.open_index(corpus, index_dir=str(index_dir), dense=dense)
     idx.search(QUERIES[0])  # warm-up: loads the vectors and the query model
-    times = []
-    for query in QUERIES:
-        started = time.perf_counter()
-        idx.search(query, k=10)
-        times.append((time.perf_counter() - started) * 1000)
+    passes = []
+    for _ in range(2):
+        times = []
+        for query in QUERIES:
+            started = time.perf_counter()
+            idx.search(query, k=10)
+            times.append((time.perf_counter() - started) * 1000)
+        passes.append(times)
     idx.close()
-    return times
+    return passes
 
 
 def cli_search(corpus: Path, index_dir: Path, rounds: int = 10) -> tuple[list[float], float]:
@@ -180,10 +185,9 @@ def report(r: dict) -> None:
               f"median {statistics.median(inc):.2f} s, max {max(inc):.2f} s | {len(inc)} runs |")
     for key, label in (("query_lexical_ms", "warm query, lexical + symbol"),
                        ("query_hybrid_ms", "warm query, hybrid (dense on)")):
-        if key in r:
-            t = r[key]
-            print(f"| {label} | p50 {percentile(t, 50):.1f} ms, p95 {percentile(t, 95):.1f} ms "
-                  f"| {len(t)} queries, in-process |")
+        for n, t in enumerate(r.get(key, ()), start=1):
+            print(f"| {label}, pass {n} | p50 {percentile(t, 50):.1f} ms, p95 "
+                  f"{percentile(t, 95):.1f} ms | {len(t)} queries, in-process |")
     cli = r["cli_search_ms"]
     print(f"| `codesift search` from a shell | p50 {percentile(cli, 50):.0f} ms, "
           f"p95 {percentile(cli, 95):.0f} ms | process start-up included, peak RSS "
