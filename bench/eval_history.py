@@ -8,7 +8,6 @@ top 10 and scores them by ../shared/eval/history/README.md. Latency is in-proces
 from __future__ import annotations
 
 import argparse
-import math
 import shutil
 import sys
 import time

@@ -47,6 +47,7 @@ class Index:
     def __init__(self, root: Path, settings: Settings) -> None:
         self.root = root
         self.settings = settings
+        self._check_fusion()
         self.db_path = index_path(root, settings)
         self._store: SQLiteStore | None = None
         self._query_embedder = None
@@ -174,7 +175,6 @@ class Index:
             raise UsageError(f"k must be a positive integer, got {k!r}", hint="use -k 10")
         if k > MAX_K:
             raise UsageError(f"k={k} is more than the {MAX_K} allowed", hint="ask for fewer hits")
-        self._check_fusion()
         q = analyse(query, max_chars=self.settings.max_query_chars)
         filters = Filters(tuple(languages), path, tuple(kinds), exclude_tests)
         options = SearchOptions(k=k, filters=filters, files=files,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .errors import EmbedderMismatchError
 from .ingest.chunk import CHUNKER_VERSION, chunk_file
-from .ingest.discover import Discovery, discover, read_text
+from .ingest.discover import discover, read_text
 from .ingest.languages import DEEP_LANGUAGES, is_test_path
 from .ingest.parse import parse_source
 from .model import ParsedFile, SkippedFile, SourceFile
@@ -176,8 +176,7 @@ def _bump_generation(store: SQLiteStore) -> None:
 
 def run_index(root: Path, store: SQLiteStore, *, embedder=None, embedder_spec: str = "",
               max_file_bytes: int = 1_000_000, embed_tests: bool = False,
-              extra_ignores: tuple[str, ...] = (), progress: Progress | None = None,
-              discovery: Discovery | None = None) -> IndexSummary:
+              extra_ignores: tuple[str, ...] = (), progress: Progress | None = None) -> IndexSummary:
     """Bring the index at `store` up to date with the tree at `root`."""
     started = time.perf_counter()
     if embedder is not None:
@@ -187,7 +186,7 @@ def run_index(root: Path, store: SQLiteStore, *, embedder=None, embedder_spec: s
         with store.transaction():
             store.set_meta("chunker_version", CHUNKER_VERSION)
             store.set_meta("index_format", INDEX_FORMAT_VERSION)
-    found = discovery or discover(root, max_file_bytes=max_file_bytes, extra_ignores=extra_ignores)
+    found = discover(root, max_file_bytes=max_file_bytes, extra_ignores=extra_ignores)
     known = store.file_states()
     present = {f.path for f in found.files}
     deleted = sorted(set(known) - present)

@@ -8,7 +8,7 @@ identifier is kept too, so both `send_request` and `request` match.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from functools import lru_cache
 
 # Identifier-ish runs: letters, digits, underscores (Unicode letters included).
@@ -75,12 +75,6 @@ def query_terms(text: str, *, drop_stopwords: bool = True) -> list[str]:
         seen.setdefault(tok, None)
     return list(seen)
 
-
-def count_terms(tokens: Iterable[str]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for tok in tokens:
-        counts[tok] = counts.get(tok, 0) + 1
-    return counts
 
 
 _SYMBOL_SEPARATORS = re.compile(r"::|[.#\\/]|->")

@@ -266,8 +266,6 @@ class TorchEncoder:
 
     def encode(self, texts: Sequence[str], batch_size: int = 32, progress: Progress | None = None,
                max_tokens: int | None = None) -> Any:
-        import numpy as np
-
         window = self.model.max_seq_length
         if max_tokens:
             self.model.max_seq_length = min(window, max_tokens)

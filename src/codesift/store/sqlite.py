@@ -235,9 +235,6 @@ class SQLiteStore:
             "DELETE FROM vectors WHERE text_hash NOT IN (SELECT text_hash FROM chunks)")
         return cur.rowcount
 
-    def drop_all_vectors(self) -> None:
-        self.db.execute("DELETE FROM vectors")
-
     def vector_matrix(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
         import numpy as np
         # The narrow index holds (text_hash, id); VectorIndex sorts the ids itself.
@@ -346,16 +343,6 @@ class SQLiteStore:
         marks = ",".join("?" * len(ids))
         return dict(self.db.execute(
             f"SELECT id, context_text FROM chunks WHERE id IN ({marks})", list(ids)))
-
-    def chunk_ids_for_paths(self, paths: Sequence[str]) -> dict[str, list[int]]:
-        out: dict[str, list[int]] = {}
-        for start in range(0, len(paths), 500):
-            part = list(paths[start:start + 500])
-            marks = ",".join("?" * len(part))
-            for cid, path in self.db.execute(
-                    f"SELECT id, path FROM chunks WHERE path IN ({marks})", part):
-                out.setdefault(path, []).append(cid)
-        return out
 
     def file_info(self, paths: Sequence[str]) -> dict[str, tuple[str, int, bool]]:
         """path -> (language, n_lines, is_test)."""
