@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import INDEX_DIRNAME, Settings, index_path, load_settings
-from .errors import CorruptIndexError, NoIndexError, PathError, UsageError
+from .errors import CorruptIndexError, IndexError_, NoIndexError, PathError, UsageError
 from .model import Filters, Hit
 from .retrieve.query import analyse
 from .retrieve.retrievers import (DenseRetriever, FrameRetriever, IdentifierRetriever,
@@ -20,6 +20,7 @@ from .retrieve.search import SearchOptions, rank
 from .store.sqlite import SQLiteStore
 
 if TYPE_CHECKING:  # the indexer pulls in tree-sitter: imported only when indexing
+    from .graph.query import GraphQueries
     from .indexer import IndexSummary, Progress
 
 MAX_K = 1000
@@ -211,6 +212,18 @@ class Index:
                                           with_graph=not self.one_shot)
             self._vectors_generation = generation
 
+    # -- the code graph ----------------------------------------------------------
+
+    def graph(self) -> GraphQueries:
+        """Callers, callees, call paths, references, definitions and subclasses."""
+        from .graph.build import GRAPH_VERSION
+        from .graph.query import GraphQueries
+        store = self.store()
+        if store.get_meta("graph_version") != GRAPH_VERSION:
+            raise IndexError_(f"the code graph of {self.root} is missing or out of date",
+                              hint=f"run codesift index {self.root} to (re)build it")
+        return GraphQueries(store.db)
+
     # -- reporting ---------------------------------------------------------------
 
     def status(self) -> dict:
@@ -221,7 +234,15 @@ class Index:
                                   if p.exists()),
                 "embedder": meta.get("embedder_id") or None,
                 "chunker_version": meta.get("chunker_version"),
-                "generation": int(meta.get("generation", 0)), **store.stats()}
+                "generation": int(meta.get("generation", 0)), **store.stats(),
+                "graph": self._graph_status(store, meta)}
+
+    @staticmethod
+    def _graph_status(store: SQLiteStore, meta: dict) -> dict:
+        from .graph.build import GRAPH_VERSION
+        from .store.sqlite_graph import GraphTables
+        return {"current": meta.get("graph_version") == GRAPH_VERSION,
+                "edges": GraphTables(store.db).counts()}
 
     def check(self) -> list[str]:
         """Integrity problems of the index database ([] when sound)."""

@@ -1,4 +1,4 @@
-"""The `codesift` command: index, search, status.
+"""The `codesift` command: index, search, status, graph (in cli_graph.py).
 
 Errors print one line and a hint on stderr (exit 2 for bad usage, 1 for failures);
 `--json` prints machine-readable results and nothing else on stdout.
@@ -6,57 +6,23 @@ Errors print one line and a hint on stderr (exit 2 for bad usage, 1 for failures
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from collections.abc import Callable
-from functools import wraps
 
 import click
 
-from .errors import CodesiftError
+from .cli_common import emit_json, friendly_errors, index_dir_option, repo_option
+from .cli_graph import graph_group
 
 # One query is a single matrix-vector product: a second BLAS thread only adds start-up and
 # contention (bench/bench_vectors.py).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
-def _fail(message: str, hint: str = "", code: int = 1) -> None:
-    click.echo(f"error: {message}", err=True)
-    if hint:
-        click.echo(f"hint: {hint}", err=True)
-    sys.exit(code)
-
-
-def friendly_errors(func: Callable) -> Callable:
-    """Map library errors (and Ctrl-C) to one line plus a hint, never a traceback."""
-    @wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except CodesiftError as exc:
-            _fail(str(exc), exc.hint, exc.exit_code)
-        except KeyboardInterrupt:
-            _fail("interrupted; the index keeps everything committed so far",
-                  "run the same command again to finish", 130)
-        except BrokenPipeError:
-            sys.exit(0)
-    return wrapper
-
-
-def _emit_json(data) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="codesift")
 def main() -> None:
     """codesift: find the right code for a question, in any repository."""
-
-
-index_dir_option = click.option(
-    "--index-dir", type=click.Path(file_okay=False), default=None,
-    help="Where the index lives (default: <repo>/.codesift).")
 
 
 @main.command("index")
@@ -85,13 +51,13 @@ def index_cmd(path, index_dir, no_dense, embedder, dry_run, rebuild, max_file_si
     with idx, progress_bar(enabled=not as_json) as progress:
         summary = idx.update(progress, rebuild=rebuild, embedder=embedder)
     if as_json:
-        return _emit_json(summary.to_dict())
+        return emit_json(summary.to_dict())
     print_summary(summary, idx.db_path)
 
 
 @main.command("search")
 @click.argument("query")
-@click.option("--repo", type=click.Path(), default=".", help="Repository root (default: .).")
+@repo_option
 @index_dir_option
 @click.option("-k", "k", type=int, default=10, show_default=True, help="Number of hits.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of hits.")
@@ -115,12 +81,12 @@ def search_cmd(query, repo, index_dir, k, as_json, files, languages, path_glob, 
         hits = idx.search(query, k=k, languages=languages, path=path_glob, kinds=kinds,
                           exclude_tests=no_tests, files=files)
     if as_json:
-        return _emit_json([h.to_dict() for h in hits])
+        return emit_json([h.to_dict() for h in hits])
     print_hits(hits, files=files)
 
 
 @main.command("status")
-@click.option("--repo", type=click.Path(), default=".", help="Repository root (default: .).")
+@repo_option
 @index_dir_option
 @click.option("--check", is_flag=True, help="Also run SQLite's integrity checks.")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
@@ -135,11 +101,13 @@ def status_cmd(repo, index_dir, check, as_json):
         if check:
             info["integrity_problems"] = idx.check()
     if as_json:
-        return _emit_json(info)
+        return emit_json(info)
     print_status(info)
     if check and info["integrity_problems"]:
         sys.exit(1)
 
+
+main.add_command(graph_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -3,7 +3,8 @@
     CodesiftError                 base; `hint` tells the user what to do
     ├── UsageError                bad input from the user (CLI exits 2)
     │   ├── BadQueryError         empty, oversize or otherwise unusable query
-    │   └── PathError             a missing or unreadable repository path
+    │   ├── PathError             a missing or unreadable repository path
+    │   └── SymbolNotFoundError   a graph query names no known definition
     ├── IndexError_               problems with an index on disk (CLI exits 1)
     │   ├── NoIndexError          no index has been built for this repository yet
     │   ├── CorruptIndexError     the database is damaged or not a codesift index
@@ -35,6 +36,10 @@ class BadQueryError(UsageError):
 
 
 class PathError(UsageError):
+    pass
+
+
+class SymbolNotFoundError(UsageError):
     pass
 
 

@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import EmbedderMismatchError
+from .graph.build import GraphSummary, update_graph
 from .ingest.chunk import CHUNKER_VERSION, chunk_file
 from .ingest.discover import discover, read_text
 from .ingest.languages import DEEP_LANGUAGES, is_test_path
 from .ingest.parse import parse_source
 from .model import ParsedFile, SkippedFile, SourceFile
 from .store.sqlite import FileRecord, SQLiteStore
+from .store.sqlite_graph import GraphTables
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 FILE_BATCH = 64
@@ -40,6 +42,7 @@ class IndexSummary:
     skipped: tuple[SkippedFile, ...] = ()
     parse_failures: tuple[tuple[str, str], ...] = ()
     encoding_warnings: tuple[tuple[str, str], ...] = ()
+    graph: GraphSummary | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -50,6 +53,10 @@ class IndexSummary:
             "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
             "parse_failures": [{"path": p, "reason": r} for p, r in self.parse_failures],
             "encoding_warnings": [{"path": p, "warning": w} for p, w in self.encoding_warnings],
+            "graph": None if self.graph is None else {
+                "files_resolved": self.graph.files_resolved, "edges": self.graph.edges,
+                "unresolved": self.graph.unresolved, "seconds": round(self.graph.seconds, 3),
+                "full": self.graph.full},
         }
 
 
@@ -190,13 +197,16 @@ def run_index(root: Path, store: SQLiteStore, *, embedder=None, embedder_spec: s
     known = store.file_states()
     present = {f.path for f in found.files}
     deleted = sorted(set(known) - present)
+    todo = changed_files(found.files, known)
+    changed = [s.path for s in todo]
+    old_names = GraphTables(store.db).symbol_names([*changed, *deleted])
     if deleted:
         with store.transaction():
             for path in deleted:
                 store.delete_file(path)
             _bump_generation(store)
-    todo = changed_files(found.files, known)
     chunks_written, failures, warnings = write_batches(store, todo, progress)
+    graph = update_graph(store, changed, deleted, old_names, progress)
     embedded = 0
     if embedder is not None:
         embedded = embed_missing(store, embedder, progress, embed_tests)
@@ -215,4 +225,4 @@ def run_index(root: Path, store: SQLiteStore, *, embedder=None, embedder_spec: s
         chunks_written=chunks_written, vectors_embedded=embedded,
         seconds=time.perf_counter() - started, languages=languages,
         skipped=found.skipped, parse_failures=tuple(failures),
-        encoding_warnings=tuple(warnings))
+        encoding_warnings=tuple(warnings), graph=graph)

@@ -54,6 +54,56 @@ class Reference:
 
 
 @dataclass(frozen=True, slots=True)
+class Edge:
+    """A reference resolved (or not) to a definition: one row of the code graph.
+    Definitions are named by (path, qualname); `src` is "" for module-level code."""
+
+    kind: str  # calls, imports, inherits, implements
+    src_path: str
+    src: str
+    name: str  # the reference as written
+    line: int
+    dst_path: str | None = None  # None when the reference could not be resolved
+    dst: str | None = None
+    confidence: float = 0.0  # 1.0 certain; shared out among candidates when ambiguous
+
+
+@dataclass(frozen=True, slots=True)
+class GraphNode:
+    """A definition as a node of the code graph; symbol "" is a file's module-level code."""
+
+    path: str
+    symbol: str
+    kind: str
+    start_line: int
+    end_line: int
+    signature: str = ""
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "symbol": self.symbol, "kind": self.kind,
+                "start_line": self.start_line, "end_line": self.end_line,
+                "signature": self.signature}
+
+
+@dataclass(frozen=True, slots=True)
+class GraphHit:
+    """A node reached by a graph query: how far, through which reference, how surely."""
+
+    node: GraphNode
+    depth: int  # 1 = a direct caller / callee / subclass
+    via: str  # the symbol at the other end of the edge that reached this node
+    edge: str  # calls, imports, inherits, implements
+    line: int  # where the reference is written
+    confidence: float  # product of the edge confidences along the way
+    seen_before: bool = False  # reached already (recursion, a cycle, another path): not expanded again
+
+    def to_dict(self) -> dict:
+        return {**self.node.to_dict(), "depth": self.depth, "via": self.via,
+                "edge": self.edge, "line": self.line,
+                "confidence": round(self.confidence, 4), "seen_before": self.seen_before}
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedFile:
     path: str
     language: str

@@ -116,3 +116,38 @@ def print_status(info: dict) -> None:
         click.echo(f"  integrity: {problem}")
     if "integrity_problems" in info and not info["integrity_problems"]:
         click.echo("integrity:  ok")
+
+
+def _where(node) -> str:
+    span = f"{node.start_line}-{node.end_line}" if node.symbol else "(module)"
+    return click.style(f"{node.path}:{span}", fg="cyan")
+
+
+def print_graph_nodes(nodes) -> None:
+    for node in nodes:
+        click.echo(f"{_where(node)}  {click.style(node.symbol or node.path, bold=True)}"
+                   f"  {node.kind}")
+
+
+def print_graph_hits(title: str, roots, hits) -> None:
+    names = ", ".join(r.symbol or r.path for r in roots)
+    click.echo(f"{title} of {names}" + (f"  ({len(roots)} definitions)" if len(roots) > 1 else ""))
+    if not hits:
+        click.echo("  none found", err=True)
+    for hit in hits:
+        node = hit.node
+        sure = "" if hit.confidence >= 0.999 else click.style(f"  ~{hit.confidence:.2f}", fg="yellow")
+        again = click.style("  (seen above)", dim=True) if hit.seen_before else ""
+        click.echo(f"{'  ' * hit.depth}{click.style(node.symbol or '(module)', bold=True)}  "
+                   f"{_where(node)}  {hit.edge} at line {hit.line}{sure}{again}")
+
+
+def print_graph_path(source: str, target: str, hits, max_depth: int) -> None:
+    if not hits:
+        click.echo(f"no call path from {source} to {target} within {max_depth} calls", err=True)
+        return
+    for hit in hits:
+        arrow = "  " if hit.depth == 0 else "→ "
+        at = f"  (line {hit.line})" if hit.depth else ""
+        click.echo(f"{arrow}{click.style(hit.node.symbol or '(module)', bold=True)}  "
+                   f"{_where(hit.node)}{at}")

@@ -109,7 +109,35 @@ def m003_vector_lookup_index(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX chunks_test_hash ON chunks(is_test, text_hash)")
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_file_mtime, m003_vector_lookup_index)
+def m004_graph_edges(db: sqlite3.Connection) -> None:
+    # References resolved to definitions. A row belongs to the file the reference is in
+    # (deleted with it); targets are named by (path, qualname), not by row id, so an edge
+    # into a file survives that file's re-indexing as long as the definition does.
+    run_script(
+        db,
+        """
+        CREATE TABLE edges (
+            src_file INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            src TEXT NOT NULL,          -- enclosing definition's qualname, '' at module level
+            kind TEXT NOT NULL,         -- calls, imports, inherits, implements
+            name TEXT NOT NULL,         -- the reference as written
+            bare TEXT NOT NULL,         -- its last name part: finds edges a new definition may change
+            dst_path TEXT,              -- NULL: unresolved
+            dst TEXT,
+            confidence REAL NOT NULL,
+            line INTEGER NOT NULL
+        );
+        CREATE INDEX edges_dst ON edges(dst, dst_path);
+        CREATE INDEX edges_src ON edges(src_file, src);
+        CREATE INDEX edges_bare ON edges(bare);
+        CREATE INDEX edges_dst_path ON edges(dst_path);
+        CREATE INDEX symbols_qualname ON symbols(qualname);
+        """
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    m001_initial, m002_file_mtime, m003_vector_lookup_index, m004_graph_edges)
 
 
 def apply_migrations(db: sqlite3.Connection) -> int:

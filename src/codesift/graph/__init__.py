@@ -1,0 +1,1 @@
+"""The code graph: references resolved to definitions, traversal, ranking."""

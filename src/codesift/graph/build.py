@@ -1,0 +1,86 @@
+"""Keep the edges table in step with the index: a full resolution pass on a new or
+outdated graph, otherwise only the files a change can re-target.
+"""
+
+# A file's edges are re-resolved when the file changed, when one of its edges points
+# into a changed or deleted file, or when a changed file now defines a name it did not
+# define before and one of the file's references uses that name (the `bare` column).
+# A name that merely gains one more definition elsewhere does not re-resolve its users
+# (their shared-out confidence is then slightly stale until they change): otherwise
+# editing any file that defines `__init__` or `get` would re-resolve most of a repo. Edges are derived data: a run killed midway
+# leaves the graph marked stale and the next run resolves everything again.
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from ..model import Edge
+from ..store.sqlite_graph import GraphTables
+from .resolve import Resolver, bare_name
+from .symtab import SymbolTable
+
+GRAPH_VERSION = "1"
+BATCH = 256
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class GraphSummary:
+    files_resolved: int
+    edges: int
+    unresolved: int
+    seconds: float
+    full: bool
+
+
+def update_graph(store, changed: Sequence[str], deleted: Sequence[str],
+                 old_names: set[str] = frozenset(), progress: Progress | None = None
+                 ) -> GraphSummary:
+    """Bring the edges up to date after `changed` files were written and `deleted` removed;
+    `old_names` are the names those files defined before."""
+    started = time.perf_counter()
+    tables = GraphTables(store.db)
+    full = store.get_meta("graph_version") != GRAPH_VERSION
+    languages = tables.languages()
+    if full:
+        targets = sorted(languages)
+    else:
+        if not changed and not deleted:
+            return GraphSummary(0, 0, 0, 0.0, False)
+        names = (tables.symbol_names(changed) - old_names) | _module_names(changed)
+        targets = sorted((set(changed) | tables.sources_touching(names, [*changed, *deleted]))
+                         & set(languages))
+    with store.transaction():
+        store.set_meta("graph_version", "stale")
+        if full:
+            tables.clear()
+    all_refs = tables.all_refs() if full else None
+    refs_of = all_refs.get if all_refs is not None else tables.refs_of
+    resolver = Resolver(SymbolTable(tables.defs(), languages), lambda p: refs_of(p) or [])
+    n_edges = n_unresolved = 0
+    for start in range(0, len(targets), BATCH):
+        part = targets[start:start + BATCH]
+        resolved = [(path, resolver.resolve_file(path)) for path in part]
+        with store.transaction():
+            for path, edges in resolved:
+                tables.replace_edges(path, edges, _bare)
+                n_edges += len(edges)
+                n_unresolved += sum(e.dst_path is None for e in edges)
+        if progress:
+            progress("graph", min(start + BATCH, len(targets)), len(targets))
+    with store.transaction():
+        store.set_meta("graph_version", GRAPH_VERSION)
+    return GraphSummary(len(targets), n_edges, n_unresolved,
+                        time.perf_counter() - started, full)
+
+
+def _bare(edge: Edge) -> str:
+    return bare_name(edge.kind, edge.name)
+
+
+def _module_names(paths: Sequence[str]) -> set[str]:
+    """A new file can satisfy an import of its module or file name."""
+    return {PurePosixPath(p).stem for p in paths} | {PurePosixPath(p).parent.name for p in paths}

@@ -1,0 +1,158 @@
+"""The code graph's tables in the SQLite store: definitions and references in, edges out,
+and the neighbour lookups graph queries walk.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+
+from ..graph.symtab import Def
+from ..model import Edge, Reference
+
+_EDGE_COLUMNS = "f.path, e.src, e.kind, e.name, e.line, e.dst_path, e.dst, e.confidence"
+
+
+def _edge(row) -> Edge:
+    path, src, kind, name, line, dst_path, dst, conf = row
+    return Edge(kind, path, src, name, line, dst_path, dst, conf)
+
+
+class GraphTables:
+    """Reads and writes of the edges table over one store connection."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    # -- what resolution reads -------------------------------------------------------
+
+    def defs(self) -> list[Def]:
+        return [Def(*r) for r in self.db.execute(
+            "SELECT f.path, s.qualname, s.name, s.kind, s.parent, s.start_line, f.language,"
+            " s.signature FROM symbols s JOIN files f ON f.id = s.file_id")]
+
+    def languages(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT path, language FROM files"))
+
+    def refs_of(self, path: str) -> list[Reference]:
+        return [Reference(*r) for r in self.db.execute(
+            "SELECT r.kind, r.name, r.line, r.scope FROM refs r JOIN files f ON f.id = r.file_id"
+            " WHERE f.path = ? ORDER BY r.rowid", (path,))]
+
+    def all_refs(self) -> dict[str, list[Reference]]:
+        out: dict[str, list[Reference]] = {}
+        for path, kind, name, line, scope in self.db.execute(
+                "SELECT f.path, r.kind, r.name, r.line, r.scope FROM refs r"
+                " JOIN files f ON f.id = r.file_id ORDER BY r.file_id, r.rowid"):
+            out.setdefault(path, []).append(Reference(kind, name, line, scope))
+        return out
+
+    def symbol_names(self, paths: Sequence[str]) -> set[str]:
+        names: set[str] = set()
+        for part in _chunks(paths):
+            marks = ",".join("?" * len(part))
+            names.update(r[0] for r in self.db.execute(
+                f"SELECT DISTINCT s.name FROM symbols s JOIN files f ON f.id = s.file_id"
+                f" WHERE f.path IN ({marks})", part))
+        return names
+
+    def sources_touching(self, names: Iterable[str], paths: Iterable[str]) -> set[str]:
+        """Files with an edge that a change to these names or files may re-target."""
+        out: set[str] = set()
+        for column, values in (("bare", list(names)), ("dst_path", list(paths))):
+            for part in _chunks(values):
+                marks = ",".join("?" * len(part))
+                out.update(r[0] for r in self.db.execute(
+                    f"SELECT DISTINCT f.path FROM edges e JOIN files f ON f.id = e.src_file"
+                    f" WHERE e.{column} IN ({marks})", part))
+        return out
+
+    # -- writes (inside a transaction) ----------------------------------------------
+
+    def replace_edges(self, path: str, edges: Sequence[Edge], bare_of) -> None:
+        row = self.db.execute("SELECT id FROM files WHERE path = ?", (path,)).fetchone()
+        if row is None:
+            return
+        self.db.execute("DELETE FROM edges WHERE src_file = ?", (row[0],))
+        self.db.executemany(
+            "INSERT INTO edges(src_file, src, kind, name, bare, dst_path, dst, confidence, line)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(row[0], e.src, e.kind, e.name, bare_of(e), e.dst_path, e.dst, e.confidence,
+              e.line) for e in edges])
+
+    def clear(self) -> None:
+        self.db.execute("DELETE FROM edges")
+
+    # -- what graph queries read ---------------------------------------------------
+
+    def edges_into(self, path: str, qualname: str, kinds: Sequence[str]) -> list[Edge]:
+        marks = ",".join("?" * len(kinds))
+        return [_edge(r) for r in self.db.execute(
+            f"SELECT {_EDGE_COLUMNS} FROM edges e JOIN files f ON f.id = e.src_file"
+            f" WHERE e.dst = ? AND e.dst_path = ? AND e.kind IN ({marks})"
+            " ORDER BY f.path, e.line", (qualname, path, *kinds))]
+
+    def edges_from(self, path: str, qualname: str, kinds: Sequence[str]) -> list[Edge]:
+        """Edges whose reference sits in `qualname` or in a definition nested inside it."""
+        marks = ",".join("?" * len(kinds))
+        return [_edge(r) for r in self.db.execute(
+            f"SELECT {_EDGE_COLUMNS} FROM files f JOIN edges e ON e.src_file = f.id"
+            f" WHERE f.path = ? AND e.src = ? AND e.kind IN ({marks})"
+            " ORDER BY e.line", (path, qualname, *kinds))]
+
+    def counts(self) -> dict[str, int]:
+        """Edges by kind, plus how many references stayed unresolved."""
+        out = dict(self.db.execute(
+            "SELECT kind, COUNT(*) FROM edges WHERE dst_path IS NOT NULL GROUP BY kind"))
+        out.update({f"unresolved_{k}": n for k, n in self.db.execute(
+            "SELECT kind, COUNT(*) FROM edges WHERE dst_path IS NULL GROUP BY kind")})
+        return out
+
+
+def _chunks(values: Sequence[str], size: int = 500):
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+class SymbolLookup:
+    """Definitions by qualified name, bare name, name suffix or position (for graph queries)."""
+
+    _COLUMNS = "f.path, s.qualname, s.name, s.kind, s.start_line, s.end_line, s.signature"
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def by_qualname(self, qualname: str) -> list[tuple]:
+        return self.db.execute(
+            f"SELECT {self._COLUMNS} FROM symbols s JOIN files f ON f.id = s.file_id"
+            " WHERE s.qualname = ? ORDER BY f.path, s.start_line", (qualname,)).fetchall()
+
+    def by_name(self, name: str) -> list[tuple]:
+        return self.db.execute(
+            f"SELECT {self._COLUMNS} FROM symbols s JOIN files f ON f.id = s.file_id"
+            " WHERE s.name = ? ORDER BY f.path, s.start_line", (name,)).fetchall()
+
+    def by_suffix(self, suffix: str, name: str) -> list[tuple]:
+        """`Router.dispatch` matches `app.router.Router.dispatch` (any separator before it)."""
+        rows = self.by_name(name)
+        return [r for r in rows if r[1].endswith(suffix) and r[1] != suffix
+                and not r[1][-len(suffix) - 1].isalnum() and r[1][-len(suffix) - 1] != "_"]
+
+    def at(self, path_suffix: str, line: int) -> list[tuple]:
+        """Definitions around a line of a file, innermost first."""
+        return self.db.execute(
+            f"SELECT {self._COLUMNS} FROM files f JOIN symbols s ON s.file_id = f.id"
+            " WHERE (f.path = ? OR f.path LIKE ? ESCAPE '\\') AND s.start_line <= ?"
+            " AND s.end_line >= ? ORDER BY s.end_line - s.start_line",
+            (path_suffix, "%/" + _like_escape(path_suffix), line, line)).fetchall()
+
+    def one(self, path: str, qualname: str) -> tuple | None:
+        return self.db.execute(
+            f"SELECT {self._COLUMNS} FROM files f JOIN symbols s ON s.file_id = f.id"
+            " WHERE f.path = ? AND s.qualname = ? ORDER BY s.start_line LIMIT 1",
+            (path, qualname)).fetchone()
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
