@@ -53,6 +53,16 @@ def parse_variants(specs: list[str] | None) -> dict[str, dict[str, Any]]:
     return out
 
 
+def split_settings(opts: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Variant options naming a Settings field (graph_expand=0.3) vs Index.search kwargs."""
+    from dataclasses import fields
+
+    from codesift.config import Settings
+    names = {f.name for f in fields(Settings)}
+    return ({k: v for k, v in opts.items() if k in names},
+            {k: v for k, v in opts.items() if k not in names})
+
+
 def timed(fn, *args, **kwargs) -> tuple[Any, float]:
     """(result, milliseconds)."""
     t0 = time.perf_counter()

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import _common  # noqa: F401  (sets the import path)
-from _common import parse_opts, timed, write_json
+from _common import parse_opts, parse_variants, split_settings, timed, write_json
 
 from codesift.evaluate import baselines, datasets, metrics, report
 
@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--embedder", default="local")
     p.add_argument("--open-opt", action="append", metavar="KEY=VALUE", help="extra open_index keyword")
     p.add_argument("--search-opt", action="append", metavar="KEY=VALUE", help="extra Index.search keyword")
+    p.add_argument("--variant", action="append", metavar="NAME:KEY=VALUE[,KEY=VALUE]",
+                   help="also run the dense codesift index with these Settings fields or search "
+                        "keywords (repeatable); shown as codesift[NAME]")
     p.add_argument("--reuse-index", action="store_true", help="keep existing codesift indexes")
     p.add_argument("--cache-dir", type=Path, default=None, help="default: bench/.cache")
     p.add_argument("--out", help="write results as JSON here")
@@ -66,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit:
         queries = queries[: args.limit]
     open_opts, search_opts = parse_opts(args.open_opt), parse_opts(args.search_opt)
+    variants = parse_variants(args.variant)
     rows, details = {}, {}
 
     for name in systems:
@@ -88,10 +92,19 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 idx.update()
                 secs = time.perf_counter() - t0
-                rows[name], details[name] = evaluate(
-                    lambda q, k: idx.search(q, k=k, **search_opts), queries, args.k)
+                runs = {name: {}, **({f"{name}[{v}]": o for v, o in variants.items()}
+                                     if dense else {})}
+                base = idx.settings
+                for label, opts in runs.items():
+                    tuned, kwargs = split_settings(opts)
+                    idx.settings = base.with_overrides(**tuned)
+                    rows[label], details[label] = evaluate(
+                        lambda q, k, _kw=kwargs: idx.search(q, k=k, **search_opts, **_kw),
+                        queries, args.k)
+                    rows[label]["index s"] = secs
             finally:
                 idx.close()
+            continue
         rows[name]["index s"] = secs
 
     print(f"\nCoSQA dev, {len(queries)} queries, 6,267 functions; k = {args.k}; "

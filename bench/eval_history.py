@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import _common  # noqa: F401  (sets the import path)
-from _common import hit_dict, parse_opts, parse_variants, timed, write_json
+from _common import hit_dict, parse_opts, parse_variants, split_settings, timed, write_json
 
 from codesift.evaluate import baselines, datasets, metrics, report
 
@@ -34,8 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--search-opt", action="append", metavar="KEY=VALUE",
                    help="extra keyword argument to Index.search for the main codesift run (repeatable)")
     p.add_argument("--variant", action="append", metavar="NAME:KEY=VALUE[,KEY=VALUE]",
-                   help="also run codesift with these search keyword arguments, on the same index "
-                        "(repeatable); shown as codesift[NAME]")
+                   help="also run codesift with these search keyword arguments or Settings fields "
+                        "(e.g. graph_expand=0.3), on the same index (repeatable); shown as codesift[NAME]")
     p.add_argument("--reuse-index", action="store_true",
                    help="keep an existing codesift index (index s then measures an incremental update)")
     p.add_argument("--cache-dir", type=Path, default=None, help="default: bench/.cache")
@@ -103,11 +103,18 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 runs = {"codesift": search_opts, **{f"codesift[{v}]": {**search_opts, **o}
                                                      for v, o in variants.items()}}
+                base_settings = idx.settings
                 for name, opts in runs.items():
-                    def search(q, k, _opts=opts):
+                    # Keys naming a Settings field (graph_expand=0.3) change the settings for
+                    # this run; the others are Index.search keyword arguments.
+                    tuned, kwargs = split_settings(opts)
+                    idx.settings = base_settings.with_overrides(**tuned)
+
+                    def search(q, k, _opts=kwargs):
                         return idx.search(q, k=k, **_opts)
                     per_system[name][label], details[name][label] = run_queries(search, queries, args.k)
                     index_s[name][label] = secs
+                idx.settings = base_settings
             finally:
                 idx.close()
         for name in BASELINES:

@@ -5,12 +5,15 @@
         index.update()
         for hit in index.search("where are retries configured?", k=5):
             print(hit.path, hit.start_line, hit.symbol)
+        graph = index.graph()
+        for caller in graph.callers(graph.find("save_session"), depth=2):
+            print(caller.node.symbol, caller.line, caller.confidence)
 """
 
 from .api import Index, open_index
 from .config import Settings
 from .errors import CodesiftError
-from .model import Chunk, Filters, Hit, Symbol
+from .model import Chunk, Edge, Filters, GraphHit, GraphNode, Hit, Symbol
 
 __version__ = "0.1.0"
 
@@ -25,7 +28,10 @@ def __getattr__(name: str):
 __all__ = [
     "Chunk",
     "CodesiftError",
+    "Edge",
     "Filters",
+    "GraphHit",
+    "GraphNode",
     "Hit",
     "Index",
     "IndexSummary",

@@ -38,6 +38,9 @@ class Settings:
     test_penalty: float = 0.5  # score multiplier for test code unless the query is about tests
     prose_penalty: float = 0.7  # multiplier for docs and config files unless the query asks for them
     stub_penalty: float = 0.8  # multiplier for declaration files (.pyi, .d.ts) vs implementations
+    # Graph-aware ranking (retrieve/graph_rank.py); 0 switches each off.
+    graph_expand: float = 0.0  # share of a top hit's score passed to its callers and callees
+    graph_prior: float = 0.0  # boost for definitions many places call (log in-degree)
     max_query_chars: int = 20_000
     extra_ignores: tuple[str, ...] = field(default=())
 

@@ -74,6 +74,19 @@ def print_summary(summary, db_path: Path) -> None:
         click.echo(f"  encoding: {path}: {warning}")
 
 
+def _print_graph_status(graph: dict) -> None:
+    edges = graph.get("edges", {})
+    if not graph.get("current"):
+        click.echo("graph:      not built yet: run codesift index")
+        return
+    resolved = {k: v for k, v in edges.items() if not k.startswith("unresolved_")}
+    missing = sum(v for k, v in edges.items() if k.startswith("unresolved_"))
+    total = sum(resolved.values()) + missing
+    parts = ", ".join(f"{k} {v}" for k, v in sorted(resolved.items()))
+    share = f" ({missing * 100 / total:.0f}% of references)" if total else ""
+    click.echo(f"graph:      {parts or 'no edges'}; unresolved {missing}{share}")
+
+
 def _reason_kind(reason: str) -> str:
     return reason.split(" (")[0].split(":")[0]
 
@@ -110,6 +123,7 @@ def print_status(info: dict) -> None:
                    "run codesift index to finish")
     langs = ", ".join(f"{k} {v}" for k, v in info["languages"].items())
     click.echo(f"languages:  {langs}")
+    _print_graph_status(info.get("graph") or {})
     for path, reason in info["parse_failures"].items():
         click.echo(f"  parse failed (indexed as text): {path}: {reason}")
     for problem in info.get("integrity_problems", []):

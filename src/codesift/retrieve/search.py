@@ -42,6 +42,8 @@ def rank(store: SQLiteStore, retrievers: Sequence[Retriever], query: Query,
     _add_file_prior(store, query, rows, scores, settings)
     _apply_priors(query, rows, scores, settings)
     ordered = sorted(scores, key=lambda cid: (-scores[cid], cid))
+    if _graph_ranking(store, query, ordered, rows, scores, settings):
+        ordered = sorted(scores, key=lambda cid: (-scores[cid], cid))
     ordered = _exact_definitions_first(query, ordered, _ids(rankings.get("symbol")), rows)
     ordered = _promote(_ids(rankings.get("frames")), ordered)
     sources = _sources(rankings)
@@ -51,6 +53,24 @@ def rank(store: SQLiteStore, retrievers: Sequence[Retriever], query: Query,
     texts = store.chunk_texts([row.id for row, _ in kept])
     return [_hit(row, score, texts.get(row.id, ""), sources.get(row.id, ()))
             for row, score in kept]
+
+
+def _graph_ranking(store: SQLiteStore, query: Query, ordered: list[int],
+                   rows: dict[int, ChunkRow], scores: dict[int, float],
+                   settings: Settings) -> bool:
+    """Graph expansion and the centrality prior, when switched on; True if scores moved."""
+    if settings.graph_expand <= 0 and settings.graph_prior <= 0:
+        return False
+    from . import graph_rank
+    if settings.graph_prior > 0:
+        graph_rank.centrality_prior(store.db, rows, scores, settings.graph_prior)
+    if settings.graph_expand > 0:
+        new = graph_rank.expand(store.db, ordered, rows, scores, settings.graph_expand)
+        if new:
+            added = store.chunk_rows(new)
+            rows.update(added)
+            _apply_priors(query, added, scores, settings)
+    return True
 
 
 def _weights(settings: Settings) -> dict[str, float]:
