@@ -199,14 +199,14 @@ def run_index(root: Path, store: SQLiteStore, *, embedder=None, embedder_spec: s
     deleted = sorted(set(known) - present)
     todo = changed_files(found.files, known)
     changed = [s.path for s in todo]
-    old_names = GraphTables(store.db).symbol_names([*changed, *deleted])
+    before = GraphTables(store.db).definitions_in([*changed, *deleted])
     if deleted:
         with store.transaction():
             for path in deleted:
                 store.delete_file(path)
             _bump_generation(store)
     chunks_written, failures, warnings = write_batches(store, todo, progress)
-    graph = update_graph(store, changed, deleted, old_names, progress)
+    graph = update_graph(store, changed, deleted, before, progress)
     embedded = 0
     if embedder is not None:
         embedded = embed_missing(store, embedder, progress, embed_tests)

@@ -2,18 +2,19 @@
 outdated graph, otherwise only the files a change can re-target.
 """
 
-# A file's edges are re-resolved when the file changed, when one of its edges points
-# into a changed or deleted file, or when a changed file now defines a name it did not
-# define before and one of the file's references uses that name (the `bare` column).
-# A name that merely gains one more definition elsewhere does not re-resolve its users
-# (their shared-out confidence is then slightly stale until they change): otherwise
-# editing any file that defines `__init__` or `get` would re-resolve most of a repo. Edges are derived data: a run killed midway
+# A file's edges are re-resolved when the file changed, when one of its edges points at a
+# definition that a changed or deleted file no longer has, or when a changed file now
+# defines a name it did not define before and one of the file's references uses that
+# name (the `bare` column). Editing a body re-resolves only the edited file. A name that
+# merely gains one more definition elsewhere does not re-resolve its users (their
+# shared-out confidence is then slightly stale until they change): otherwise editing any
+# file that defines `__init__` or `get` would re-resolve most of a repository. Edges are derived data: a run killed midway
 # leaves the graph marked stale and the next run resolves everything again.
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -21,9 +22,11 @@ from ..model import Edge
 from ..store.sqlite_graph import GraphTables
 from .resolve import Resolver, bare_name
 from .symtab import SymbolTable
+from .symtab_lazy import LazySymbolTable
 
 GRAPH_VERSION = "1"
 BATCH = 256
+LAZY_MAX_FILES = 64
 Progress = Callable[[str, int, int], None]
 
 
@@ -37,10 +40,10 @@ class GraphSummary:
 
 
 def update_graph(store, changed: Sequence[str], deleted: Sequence[str],
-                 old_names: set[str] = frozenset(), progress: Progress | None = None
-                 ) -> GraphSummary:
+                 before: Set[tuple[str, str, str]] = frozenset(),
+                 progress: Progress | None = None) -> GraphSummary:
     """Bring the edges up to date after `changed` files were written and `deleted` removed;
-    `old_names` are the names those files defined before."""
+    `before` holds the (path, qualname, name) those files defined before the write."""
     started = time.perf_counter()
     tables = GraphTables(store.db)
     full = store.get_meta("graph_version") != GRAPH_VERSION
@@ -50,16 +53,15 @@ def update_graph(store, changed: Sequence[str], deleted: Sequence[str],
     else:
         if not changed and not deleted:
             return GraphSummary(0, 0, 0, 0.0, False)
-        names = (tables.symbol_names(changed) - old_names) | _module_names(changed)
-        targets = sorted((set(changed) | tables.sources_touching(names, [*changed, *deleted]))
-                         & set(languages))
+        targets = sorted(_affected(tables, changed, before) & set(languages))
     with store.transaction():
         store.set_meta("graph_version", "stale")
         if full:
             tables.clear()
     all_refs = tables.all_refs() if full else None
     refs_of = all_refs.get if all_refs is not None else tables.refs_of
-    resolver = Resolver(SymbolTable(tables.defs(), languages), lambda p: refs_of(p) or [])
+    resolver = Resolver(_symbol_table(tables, languages, full, len(targets)),
+                        lambda p: refs_of(p) or [])
     n_edges = n_unresolved = 0
     for start in range(0, len(targets), BATCH):
         part = targets[start:start + BATCH]
@@ -75,6 +77,25 @@ def update_graph(store, changed: Sequence[str], deleted: Sequence[str],
         store.set_meta("graph_version", GRAPH_VERSION)
     return GraphSummary(len(targets), n_edges, n_unresolved,
                         time.perf_counter() - started, full)
+
+
+def _symbol_table(tables: GraphTables, languages: dict[str, str], full: bool,
+                  n_targets: int) -> SymbolTable:
+    """Every definition in memory for a big pass; on-demand lookups for a small one (an
+    edit re-resolves a file or two and must not load a large repository's definitions)."""
+    if full or n_targets > LAZY_MAX_FILES:
+        return SymbolTable(tables.defs(), languages)
+    return LazySymbolTable(tables, languages)
+
+
+def _affected(tables: GraphTables, changed: Sequence[str],
+              before: Set[tuple[str, str, str]]) -> set[str]:
+    after = tables.definitions_in(changed)
+    gone = {(p, q) for p, q, _ in before} - {(p, q) for p, q, _ in after}
+    new_names = {n for _, _, n in after} - {n for _, _, n in before}
+    new_files = set(changed) - {p for p, _, _ in before}
+    return (set(changed) | tables.sources_pointing_at(gone)
+            | tables.sources_using(new_names | _module_names(new_files)))
 
 
 def _bare(edge: Edge) -> str:

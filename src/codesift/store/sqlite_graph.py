@@ -26,10 +26,23 @@ class GraphTables:
 
     # -- what resolution reads -------------------------------------------------------
 
+    _DEF_SQL = ("SELECT f.path, s.qualname, s.name, s.kind, s.parent, s.start_line, f.language,"
+                " s.signature FROM symbols s JOIN files f ON f.id = s.file_id")
+
     def defs(self) -> list[Def]:
+        return [Def(*r) for r in self.db.execute(self._DEF_SQL)]
+
+    # One-key lookups for a resolution pass over a few files (graph/symtab_lazy.py).
+    def defs_named(self, name: str) -> list[Def]:
+        return [Def(*r) for r in self.db.execute(self._DEF_SQL + " WHERE s.name = ?", (name,))]
+
+    def defs_qualified(self, qualname: str) -> list[Def]:
         return [Def(*r) for r in self.db.execute(
-            "SELECT f.path, s.qualname, s.name, s.kind, s.parent, s.start_line, f.language,"
-            " s.signature FROM symbols s JOIN files f ON f.id = s.file_id")]
+            self._DEF_SQL + " WHERE s.qualname = ?", (qualname,))]
+
+    def defs_in_path(self, path: str) -> list[Def]:
+        return [Def(*r) for r in self.db.execute(
+            self._DEF_SQL + " WHERE f.path = ? ORDER BY s.id", (path,))]
 
     def languages(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT path, language FROM files"))
@@ -47,24 +60,33 @@ class GraphTables:
             out.setdefault(path, []).append(Reference(kind, name, line, scope))
         return out
 
-    def symbol_names(self, paths: Sequence[str]) -> set[str]:
-        names: set[str] = set()
+    def definitions_in(self, paths: Sequence[str]) -> set[tuple[str, str, str]]:
+        """(path, qualname, name) of every definition in these files."""
+        out: set[tuple[str, str, str]] = set()
         for part in _chunks(paths):
             marks = ",".join("?" * len(part))
-            names.update(r[0] for r in self.db.execute(
-                f"SELECT DISTINCT s.name FROM symbols s JOIN files f ON f.id = s.file_id"
-                f" WHERE f.path IN ({marks})", part))
-        return names
+            out.update(self.db.execute(
+                f"SELECT f.path, s.qualname, s.name FROM symbols s JOIN files f"
+                f" ON f.id = s.file_id WHERE f.path IN ({marks})", part))
+        return out
 
-    def sources_touching(self, names: Iterable[str], paths: Iterable[str]) -> set[str]:
-        """Files with an edge that a change to these names or files may re-target."""
+    def sources_using(self, names: Iterable[str]) -> set[str]:
+        """Files with a reference whose last name part is one of `names`."""
         out: set[str] = set()
-        for column, values in (("bare", list(names)), ("dst_path", list(paths))):
-            for part in _chunks(values):
-                marks = ",".join("?" * len(part))
-                out.update(r[0] for r in self.db.execute(
-                    f"SELECT DISTINCT f.path FROM edges e JOIN files f ON f.id = e.src_file"
-                    f" WHERE e.{column} IN ({marks})", part))
+        for part in _chunks(list(names)):
+            marks = ",".join("?" * len(part))
+            out.update(r[0] for r in self.db.execute(
+                f"SELECT DISTINCT f.path FROM edges e JOIN files f ON f.id = e.src_file"
+                f" WHERE e.bare IN ({marks})", part))
+        return out
+
+    def sources_pointing_at(self, targets: Iterable[tuple[str, str]]) -> set[str]:
+        """Files with an edge into one of these (path, qualname) definitions."""
+        out: set[str] = set()
+        for path, qualname in targets:
+            out.update(r[0] for r in self.db.execute(
+                "SELECT DISTINCT f.path FROM edges e JOIN files f ON f.id = e.src_file"
+                " WHERE e.dst = ? AND e.dst_path = ?", (qualname, path)))
         return out
 
     # -- writes (inside a transaction) ----------------------------------------------
