@@ -7,6 +7,7 @@ adapters over it.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ from .store.sqlite import SQLiteStore
 
 if TYPE_CHECKING:  # the indexer pulls in tree-sitter: imported only when indexing
     from .graph.query import GraphQueries
+    from .graph.repomap import RepoMap
     from .indexer import IndexSummary, Progress
 
 MAX_K = 1000
@@ -223,6 +225,19 @@ class Index:
             raise IndexError_(f"the code graph of {self.root} is missing or out of date",
                               hint=f"run codesift index {self.root} to (re)build it")
         return GraphQueries(store.db)
+
+    def repo_map(self, budget: int = 1024, *, focus: Sequence[str] = (),
+                 query: str | None = None) -> RepoMap:
+        """The most important definitions as a file tree of signatures that fits `budget`
+        tokens, personalised toward `focus` paths / symbols and the names in `query`."""
+        from .graph.focus import repo_relative
+        from .graph.repomap import build_repo_map, check_budget
+        from .store.sqlite_map import read_code_graph
+        check_budget(budget)
+        self.graph()  # a missing or outdated graph: the hint to rebuild it
+        focus = [repo_relative(self.root, item) for item in focus]
+        return build_repo_map(read_code_graph(self.store().db), budget, focus=focus,
+                              query=query, max_query_chars=self.settings.max_query_chars)
 
     # -- reporting ---------------------------------------------------------------
 

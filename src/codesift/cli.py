@@ -13,6 +13,7 @@ import click
 
 from .cli_common import emit_json, friendly_errors, index_dir_option, repo_option
 from .cli_graph import graph_group
+from .cli_map import map_command
 
 # One query is a single matrix-vector product: a second BLAS thread only adds start-up and
 # contention (bench/bench_vectors.py).
@@ -108,6 +109,7 @@ def status_cmd(repo, index_dir, check, as_json):
 
 
 main.add_command(graph_group)
+main.add_command(map_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
