@@ -68,7 +68,7 @@ def update_graph(store, changed: Sequence[str], deleted: Sequence[str],
         resolved = [(path, resolver.resolve_file(path)) for path in part]
         with store.transaction():
             for path, edges in resolved:
-                tables.replace_edges(path, edges, _bare)
+                tables.replace_edges(path, edges, _bare, fresh=full)
                 n_edges += len(edges)
                 n_unresolved += sum(e.dst_path is None for e in edges)
         if progress:

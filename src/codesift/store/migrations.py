@@ -130,7 +130,6 @@ def m004_graph_edges(db: sqlite3.Connection) -> None:
         CREATE INDEX edges_dst ON edges(dst, dst_path);
         CREATE INDEX edges_src ON edges(src_file, src);
         CREATE INDEX edges_bare ON edges(bare);
-        CREATE INDEX edges_dst_path ON edges(dst_path);
         CREATE INDEX symbols_qualname ON symbols(qualname);
         """
     )

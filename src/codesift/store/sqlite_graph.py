@@ -53,11 +53,12 @@ class GraphTables:
             " WHERE f.path = ? ORDER BY r.rowid", (path,))]
 
     def all_refs(self) -> dict[str, list[Reference]]:
+        # Rows come in rowid order: a file's references were inserted together, in order.
+        paths = dict(self.db.execute("SELECT id, path FROM files"))
         out: dict[str, list[Reference]] = {}
-        for path, kind, name, line, scope in self.db.execute(
-                "SELECT f.path, r.kind, r.name, r.line, r.scope FROM refs r"
-                " JOIN files f ON f.id = r.file_id ORDER BY r.file_id, r.rowid"):
-            out.setdefault(path, []).append(Reference(kind, name, line, scope))
+        for file_id, kind, name, line, scope in self.db.execute(
+                "SELECT file_id, kind, name, line, scope FROM refs"):
+            out.setdefault(paths[file_id], []).append(Reference(kind, name, line, scope))
         return out
 
     def definitions_in(self, paths: Sequence[str]) -> set[tuple[str, str, str]]:
@@ -91,11 +92,14 @@ class GraphTables:
 
     # -- writes (inside a transaction) ----------------------------------------------
 
-    def replace_edges(self, path: str, edges: Sequence[Edge], bare_of) -> None:
+    def replace_edges(self, path: str, edges: Sequence[Edge], bare_of, *,
+                      fresh: bool = False) -> None:
+        """Swap a file's edges for `edges`; `fresh`: the table was just cleared."""
         row = self.db.execute("SELECT id FROM files WHERE path = ?", (path,)).fetchone()
         if row is None:
             return
-        self.db.execute("DELETE FROM edges WHERE src_file = ?", (row[0],))
+        if not fresh:
+            self.db.execute("DELETE FROM edges WHERE src_file = ?", (row[0],))
         self.db.executemany(
             "INSERT INTO edges(src_file, src, kind, name, bare, dst_path, dst, confidence, line)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
