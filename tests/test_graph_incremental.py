@@ -94,3 +94,19 @@ def test_on_demand_table_matches_in_memory_table(tmp_path: Path):
             eager = Resolver(full, tables.refs_of).resolve_file(path)
             lazy = Resolver(LazySymbolTable(tables, languages), tables.refs_of).resolve_file(path)
             assert sorted(map(repr, lazy)) == sorted(map(repr, eager)), path
+
+
+def test_a_newer_parser_re_parses_every_file_in_place(tmp_path: Path):
+    root = write_tree(tmp_path / "repo", FILES)
+    update(root, tmp_path)
+    with codesift.open_index(root, index_dir=tmp_path / "idx", dense=False) as idx:
+        store = idx.store()
+        with store.transaction():
+            store.set_meta("parser_version", "0")  # as written by an older codesift
+            store.db.execute("DELETE FROM refs")  # ... which recorded less
+        uuid = store.get_meta("index_uuid")
+        summary = idx.update()
+        assert summary.files_indexed == len(FILES) and summary.files_deleted == 0
+        assert store.get_meta("index_uuid") == uuid, "in place, not a rebuild"
+        assert idx.graph().callers(idx.graph().find("helper"))
+        assert idx.update().files_indexed == 0

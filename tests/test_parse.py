@@ -69,7 +69,7 @@ EXPECTED = {
         ('import', 'lib:* as ns', 2, None),
         ('import', './z:d as e', 3, None),
         ('import', './all:*', 4, None),
-        ('import', 'fs', 5, None),
+        ('import', 'fs as fs', 5, None),
         ('call', 'helper.sum', 12, 'add'),
         ('inherit', 'Base', 18, 'Widget'),
         ('call', 'this.render', 19, 'Widget.handler'),

@@ -18,7 +18,7 @@ from .graph.build import GraphSummary, update_graph
 from .ingest.chunk import CHUNKER_VERSION, chunk_file
 from .ingest.discover import discover, read_text
 from .ingest.languages import DEEP_LANGUAGES, is_test_path
-from .ingest.parse import parse_source
+from .ingest.parse import PARSER_VERSION, parse_source
 from .model import ParsedFile, SkippedFile, SourceFile
 from .store.sqlite import FileRecord, SQLiteStore
 from .store.sqlite_graph import GraphTables
@@ -193,11 +193,14 @@ def run_index(root: Path, store: SQLiteStore, *, embedder=None, embedder_spec: s
         with store.transaction():
             store.set_meta("chunker_version", CHUNKER_VERSION)
             store.set_meta("index_format", INDEX_FORMAT_VERSION)
+            store.set_meta("parser_version", PARSER_VERSION)
+    reparse = store.get_meta("parser_version") != PARSER_VERSION
     found = discover(root, max_file_bytes=max_file_bytes, extra_ignores=extra_ignores)
     known = store.file_states()
     present = {f.path for f in found.files}
     deleted = sorted(set(known) - present)
-    todo = changed_files(found.files, known)
+    # A newer parser records more: every file is parsed again (vectors are kept).
+    todo = list(found.files) if reparse else changed_files(found.files, known)
     changed = [s.path for s in todo]
     before = GraphTables(store.db).definitions_in([*changed, *deleted])
     if deleted:
@@ -206,6 +209,9 @@ def run_index(root: Path, store: SQLiteStore, *, embedder=None, embedder_spec: s
                 store.delete_file(path)
             _bump_generation(store)
     chunks_written, failures, warnings = write_batches(store, todo, progress)
+    if reparse:
+        with store.transaction():
+            store.set_meta("parser_version", PARSER_VERSION)
     graph = update_graph(store, changed, deleted, before, progress)
     embedded = 0
     if embedder is not None:

@@ -56,6 +56,15 @@ def parse_binding(language: str, text: str, line: int) -> Binding:
     return Binding(alias or member, module, member, line)
 
 
+def import_target(language: str, text: str, line: int) -> Binding:
+    """What an import statement names, which its edge points at: the binding, except that
+    Python's `import a.b` binds `a` but imports a.b."""
+    binding = parse_binding(language, text, line)
+    if language == "python" and binding.member is None and ":" not in text and " as " not in text:
+        return Binding(None, text.strip(), None, line)
+    return binding
+
+
 def module_files(table: SymbolTable, language: str, spec: str, from_path: str) -> list[str]:
     """Indexed files that make up the module `spec` as imported from `from_path`."""
     if language == "python":
@@ -85,6 +94,8 @@ def python_absolute(table: SymbolTable, spec: str, from_path: str) -> str:
 
 
 def _js_files(table: SymbolTable, spec: str, from_path: str) -> list[str]:
+    if not spec:  # `export default name;` names a definition of the file itself
+        return [from_path]
     if spec.startswith("."):
         base = posixpath.normpath(posixpath.join(posixpath.dirname(from_path), spec))
     else:  # a bare specifier is a package unless the repo has it (baseUrl-style imports)
@@ -120,8 +131,74 @@ def _path_files(table: SymbolTable, spec: str, from_path: str, ext: str) -> list
 
 
 def _rust_files(table: SymbolTable, spec: str, from_path: str) -> list[str]:
-    parts = [p for p in spec.split("::") if p not in ("crate", "self", "super", "")]
+    """The file of the Rust module a `use` path names: `crate::` from the crate root,
+    `super::` from the parent module, `self::` or a bare path from the current module
+    (then from the crate root, as 2015-edition paths are); [] for another crate."""
+    parts = [p for p in spec.split("::") if p]
     if not parts:
         return [from_path]
-    tail = "/".join(parts)
-    return [p for p in table.languages if p.endswith((f"{tail}.rs", f"{tail}/mod.rs"))][:4]
+    head, rest = parts[0], parts[1:]
+    if head == "crate":
+        start = rust_crate_root(table, from_path)
+    elif head == "self":
+        start = from_path
+    elif head == "super":
+        start = rust_parent(table, from_path)
+        while start and rest and rest[0] == "super":
+            start, rest = rust_parent(table, start), rest[1:]
+    else:
+        found = _rust_walk(table, from_path, parts)
+        root = rust_crate_root(table, from_path)
+        if found is None and root and root != from_path:
+            found = _rust_walk(table, root, parts)
+        return [found] if found else []
+    found = _rust_walk(table, start, rest) if start else None
+    return [found] if found else []
+
+
+def _rust_walk(table: SymbolTable, start: str, parts: list[str]) -> str | None:
+    current: str | None = start
+    for part in parts:
+        current = rust_submodule(table, current, part) if current else None
+    return current
+
+
+def rust_submodule(table: SymbolTable, path: str, name: str) -> str | None:
+    """The file of module `name` declared (`mod name;`) in the module at `path`."""
+    base = _rust_module_dir(path)
+    for candidate in (posixpath.join(base, f"{name}.rs"), posixpath.join(base, name, "mod.rs")):
+        if candidate in table.languages:
+            return candidate
+    return None
+
+
+def rust_parent(table: SymbolTable, path: str) -> str | None:
+    """The file of the module that declares the module at `path`."""
+    parent_dir = posixpath.dirname(_rust_module_dir(path))
+    candidates = [posixpath.join(parent_dir, n) for n in ("mod.rs", "lib.rs", "main.rs")]
+    for candidate in [*candidates, f"{parent_dir}.rs"] if parent_dir else candidates:
+        if candidate in table.languages and candidate != path:
+            return candidate
+    return None
+
+
+def rust_crate_root(table: SymbolTable, path: str) -> str | None:
+    """lib.rs or main.rs in the nearest directory above `path` that has one."""
+    folder = posixpath.dirname(path)
+    while True:
+        for name in ("lib.rs", "main.rs"):
+            candidate = posixpath.join(folder, name)
+            if candidate in table.languages:
+                return candidate
+        if not folder:
+            return None
+        folder = posixpath.dirname(folder)
+
+
+def _rust_module_dir(path: str) -> str:
+    """Where the submodules of the module at `path` live: beside mod.rs, lib.rs and
+    main.rs, in a folder named after any other file (src/a.rs -> src/a/)."""
+    folder, name = posixpath.split(path)
+    if name in ("mod.rs", "lib.rs", "main.rs"):
+        return folder
+    return path[:-3] if path.endswith(".rs") else path

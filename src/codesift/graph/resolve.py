@@ -1,5 +1,6 @@
-"""Resolve the references of a file to definitions: imports first, then lexical scope,
-then the enclosing class and its bases, then the package, then the whole repository by name.
+"""Resolve the references of a file to definitions: lexical scope first (nested functions,
+members of the enclosing class and namespace), then the file, its imports, the package,
+and the whole repository by name.
 
 Each step that finds something stops the search and says how sure it is. A name that
 several definitions could mean keeps all of them (confidence shared out); a reference no
@@ -8,46 +9,66 @@ step explains (builtins, other packages, dynamic dispatch) becomes an unresolved
 
 from __future__ import annotations
 
+import builtins
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from ..model import Edge, Reference
-from .bindings import WILDCARD, Binding, module_files, parse_binding, python_absolute
+from .bindings import import_target, parse_binding, rust_submodule
+from .candidates import (BY_NAME, CERTAIN, PACKAGE, RECEIVER_UNKNOWN, Candidates, Module,
+                         Target, merge, node, only, spread)
+from .imports import Imports
 from .symtab import CALLABLE, CLASSLIKE, Def, SymbolTable
 
-CERTAIN = 1.0  # lexical scope, an import, self.method, a base class member
-PACKAGE = 0.9  # same package / directory (Go, Java, C#) or an implicit member
-BY_NAME = 0.6  # the only definition of that name in the repository
-RECEIVER_UNKNOWN = 0.4  # obj.method() where obj's type is unknown: methods of that name
 MAX_CANDIDATES = 8  # more definitions than this for one name: left unresolved
-MAX_DEPTH = 6  # re-export chains and base-class walks
+MAX_DEPTH = 6  # base-class walks
+MAX_INCLUDED = 512  # files a C/C++ file's include closure is followed to
 
 _SPLIT = re.compile(r"\?\.|\.|::|->|#|\\")
-_SELF = frozenset({"self", "this", "cls", "Self"})
+_SELF = frozenset({"self", "this", "cls", "Self", "static"})  # `static::` is PHP's
 _SUPER = {"php": frozenset({"parent"}), "csharp": frozenset({"base"})}
 _SUPER_DEFAULT = frozenset({"super"})
+_NAMESPACES = frozenset({"module", "namespace", "package"})
+_BASE_KINDS = CLASSLIKE | {"module"}  # Ruby mixes modules in with `include`
 # Languages where a bare name inside a class body may be a member of that class.
 _IMPLICIT_MEMBERS = frozenset({"java", "csharp", "cpp", "ruby", "c"})
-# Languages where files of one directory / namespace see each other without imports.
+# Languages whose namespaces are open: every file may add to `namespace util`, and code
+# inside a namespace sees its members without an import.
+_OPEN_NAMESPACES = frozenset({"cpp", "c", "csharp", "php", "ruby"})
+# Languages where files of one directory / namespace see each other without imports, and
+# those of them where that is the language's rule rather than a convention.
 _PACKAGE_SCOPED = frozenset({"go", "java", "csharp", "rust", "c", "cpp", "ruby", "php"})
+_PACKAGE_CERTAIN = frozenset({"go", "java", "csharp", "php"})
+_STATIC_IMPORTS = frozenset({"java", "csharp"})  # `import static a.B.*` opens a class
+_C = frozenset({"c", "cpp"})
+# Lowercase receivers that are built-in types, never this repository's objects (int.Parse).
+_BUILTIN_TYPES = frozenset({"int", "long", "short", "byte", "char", "bool", "float", "double",
+                            "decimal", "string", "object", "str", "bytes", "dict", "list",
+                            "set", "tuple", "frozenset"})
+# Names a language provides without an import: a bare call to one of them that the file
+# does not define or import is the builtin, never a same-named definition elsewhere
+# (`str()` is not `locale.str`, `input()` is not `fileinput.input`).
+_BUILTINS = {
+    "python": frozenset(dir(builtins)),
+    "javascript": frozenset({
+        "parseInt", "parseFloat", "isNaN", "isFinite", "setTimeout", "setInterval",
+        "clearTimeout", "clearInterval", "setImmediate", "queueMicrotask", "structuredClone",
+        "encodeURIComponent", "decodeURIComponent", "encodeURI", "decodeURI", "fetch",
+        "require", "Number", "String", "Boolean", "Object", "Array", "Symbol", "BigInt",
+        "Promise", "Error", "TypeError", "RangeError", "Map", "Set", "WeakMap", "WeakSet",
+        "Date", "RegExp", "Buffer", "URL", "Proxy", "Reflect"}),
+}
+_BUILTINS["typescript"] = _BUILTINS["tsx"] = _BUILTINS["javascript"]
+# Python methods of the builtin types: `s.lower()`, `d.items()` on a receiver of unknown
+# type is far likelier a str/dict/list method than this repository's method of that name.
+_BUILTIN_METHODS = frozenset(
+    name for typ in (str, bytes, list, dict, set, tuple, int, float, frozenset, bytearray)
+    for name in dir(typ) if not name.startswith("_"))
 _EDGE_KIND = {"call": "calls", "import": "imports", "inherit": "inherits",
               "implement": "implements"}
 
 RefsOf = Callable[[str], list[Reference]]
-
-
-@dataclass(frozen=True, slots=True)
-class Module:
-    """An import target that is a whole module (its files), not one definition."""
-
-    name: str
-    paths: tuple[str, ...]
-
-
-Target = Def | Module
-Candidates = list[tuple[Target, float]]
 
 
 class Resolver:
@@ -56,10 +77,8 @@ class Resolver:
     def __init__(self, table: SymbolTable, refs_of: RefsOf) -> None:
         self.table = table
         self.refs_of = refs_of
-        self._bindings: dict[str, dict[str, Binding]] = {}
-        self._wildcards: dict[str, list[Binding]] = {}
+        self.imports = Imports(table, refs_of)
         self._bases: dict[tuple[str, str], Candidates] = {}
-        self._modules: dict[tuple[str, str, str], tuple[str, ...]] = {}
         self._memo: dict[tuple, Candidates] = {}
 
     # -- entry point -------------------------------------------------------------------
@@ -75,7 +94,7 @@ class Resolver:
             for target, conf in found:
                 if isinstance(target, Module) and not target.paths:
                     continue  # a package with no indexed file of its own
-                dst_path, dst = _node(target)
+                dst_path, dst = node(target)
                 edges.append(Edge(kind, path, src, ref.name, ref.line, dst_path, dst,
                                   round(conf, 4)))
         return edges
@@ -90,78 +109,157 @@ class Resolver:
 
     def _resolve(self, path: str, ref: Reference) -> Candidates:
         if ref.kind == "import":
-            binding = parse_binding(self._language(path), ref.name, ref.line)
-            return self._binding_targets(path, binding, 0)
+            return self._import(path, ref)
         parts = [p for p in _SPLIT.split(ref.name) if p]
         if not parts:
             return []
         if ref.kind in ("inherit", "implement"):
-            return _only(self._dotted(path, ref.scope, parts, types_only=True), CLASSLIKE)
-        return self._dotted(path, ref.scope, parts, types_only=False)
+            return only(self._dotted(path, ref.scope, ref.name, parts, types_only=True),
+                        _BASE_KINDS)
+        return self._dotted(path, ref.scope, ref.name, parts, types_only=False)
 
     # -- names -------------------------------------------------------------------------
 
-    def _dotted(self, path: str, scope: str | None, parts: list[str], types_only: bool
-                ) -> Candidates:
+    def _dotted(self, path: str, scope: str | None, name: str, parts: list[str],
+                types_only: bool) -> Candidates:
         head, rest = _clean(parts[0]), parts[1:]
         if head in _SELF or self._is_go_receiver(path, scope, head):
             owner = self._enclosing_class(path, scope)
             if not owner or not rest:
                 return []
             # Attributes set in __init__ or mixins the class does not name: by method name.
-            return self._descend([(owner, CERTAIN)], rest) or self._by_member_name(rest[-1])
+            return self._descend(path, [(owner, CERTAIN)], rest) or self._guess(path, rest[-1])
         if head in _SUPER.get(self._language(path), _SUPER_DEFAULT):
-            owner = self._enclosing_class(path, scope)
-            bases = self.bases(owner) if owner else []
-            return self._descend(bases, rest) if rest else _only(bases, CLASSLIKE)
+            return self._super(path, scope, rest)
         if "(" in head or "[" in head:  # f().g, a[0].h: the receiver's type is unknown
-            return self._by_member_name(rest[-1]) if rest else []
+            return self._guess(path, rest[-1]) if rest else []
         found = self._bare(path, scope, head, callable_only=not rest and not types_only)
         if not rest:
             return found
-        return self._descend(found, rest) or self._by_member_name(rest[-1])
+        return self._descend(path, found, rest) or self._guess_member(path, name, found, parts)
+
+    def _guess_member(self, path: str, name: str, found: Candidates, parts: list[str]
+                      ) -> Candidates:
+        """obj.method() with obj's type unknown: the methods of that name, unsure. Not when
+        the receiver is a module, a type or an import: another library's `json.loads`,
+        `Math.max` or `Box::new` says nothing about this repository's `loads`, `max`, `new`."""
+        head = _clean(parts[0])
+        static = name[len(parts[0]):len(parts[0]) + 2] in ("::", "\\")
+        if static or head[:1].isupper() or head in _BUILTIN_TYPES \
+                or head in self.imports.bindings(path):
+            return []
+        if found and all(isinstance(t, Module) for t, _ in found):
+            return []
+        return self._guess(path, parts[-1])
+
+    def _guess(self, path: str, method: str) -> Candidates:
+        if self._language(path) == "python" and _clean(method) in _BUILTIN_METHODS:
+            return []
+        return self._by_member_name(method)
+
+    def _super(self, path: str, scope: str | None, rest: list[str]) -> Candidates:
+        owner = self._enclosing_class(path, scope)
+        bases = self.bases(owner) if owner else []
+        if rest:
+            return self._descend(path, bases, rest)
+        language = self._language(path)
+        if language == "python":
+            return []  # super() makes a proxy: the call made through it is the edge
+        if language == "ruby":  # a bare `super` calls the method it overrides
+            method = self.table.in_file(path, scope) if scope else None
+            return self._descend(path, bases, [method.name]) if method else []
+        return only(bases, CLASSLIKE)  # super(...) in a constructor builds the base
 
     def _bare(self, path: str, scope: str | None, name: str, callable_only: bool) -> Candidates:
         table, language = self.table, self._language(path)
-        for enclosing in self._scope_chain(path, scope, language):
-            found = [d for d in table.children_named(enclosing.qualname, name) if d.path == path]
-            if found:
-                return _spread(found, CERTAIN)
-        found = table.top_level(path, name)
+        found = self._in_scope(path, scope, name, language)
         if found:
-            return _spread(found, CERTAIN)
-        binding = self._file_bindings(path).get(name)
-        if binding is not None:
-            return self._binding_targets(path, binding, 0)
-        for wild in self._file_wildcards(path):
-            module = self._module(path, wild.module)
-            found = self._module_member(module, name, 0) if module else []
-            if found:
-                return found
+            return found
+        defs = table.top_level(path, name)
+        if defs:
+            return spread(defs, CERTAIN)
+        found = self.imports.bound(path, name, 0)
+        if found is not None:
+            return found
+        found = self._from_wildcards(path, name, language)
+        if found:
+            return found
+        if language == "rust":  # `mod math;` in this file makes `math::f` reachable
+            sub = rust_submodule(table, path, name)
+            if sub:
+                return [(Module(name, (sub,)), CERTAIN)]
         if language in _PACKAGE_SCOPED:
-            found = self._package_member(path, name, language)
-            if found:
-                return _spread(found, PACKAGE)
+            defs = self._package_member(path, name, language)
+            if defs:
+                return spread(defs, CERTAIN if language in _PACKAGE_CERTAIN else PACKAGE)
+        if name in _BUILTINS.get(language, ()):
+            return []
         return self._by_name(name, callable_only)
 
+    def _in_scope(self, path: str, scope: str | None, name: str, language: str) -> Candidates:
+        """`name` inside an enclosing definition: a nested function, a member of the class
+        (where a bare `save()` means this.save()), a member of an enclosing namespace."""
+        for d in self._scope_chain(path, scope, language):
+            if d.kind in CLASSLIKE:
+                found = spread(self.member(d, name), CERTAIN)
+            elif d.kind in _NAMESPACES and language in _OPEN_NAMESPACES:
+                found = self._namespace_member(path, d.qualname, name)
+            else:
+                found = spread([c for c in self.table.children_named(d.qualname, name)
+                                if c.path == d.path], CERTAIN)
+            if found:
+                return found
+        return []
+
     def _scope_chain(self, path: str, scope: str | None, language: str):
-        """Enclosing definitions, innermost first; class bodies only where bare names
-        reach members (not in Python or JS, where a method must say self./this.)."""
+        """Enclosing definitions, innermost first, following an out-of-line method (C++
+        `void Foo::bar() {}`) to its class in another file; class bodies only where bare
+        names reach members (not in Python or JS, where a method must say self./this.)."""
         seen = 0
         while scope and seen < 32:
-            d = self.table.in_file(path, scope)
+            d = self.table.in_file(path, scope) or self._declared_elsewhere(scope)
             if d is None:
                 return
             if d.kind not in CLASSLIKE or language in _IMPLICIT_MEMBERS:
                 yield d
-            scope, seen = d.parent, seen + 1
+            path, scope, seen = d.path, d.parent, seen + 1
+
+    def _declared_elsewhere(self, qualname: str) -> Def | None:
+        owners = self.table.by_qualname.get(qualname, ())
+        return next((o for o in owners if o.kind in CLASSLIKE or o.kind in _NAMESPACES), None)
+
+    def _namespace_member(self, path: str, namespace: str, name: str) -> Candidates:
+        """A member of an open namespace, whichever file adds it. C and C++ prefer the
+        files this one includes (two headers defining util::square collide, and the
+        include decides) and are less sure of a definition they do not include."""
+        found = self.table.children_named(namespace, name)
+        if not found or self._language(path) not in _C:
+            return spread(found, CERTAIN)
+        included = self._included(path)
+        seen = [d for d in found if d.path in included]
+        return spread(seen, CERTAIN) if seen else spread(found, PACKAGE)
+
+    @functools.lru_cache(maxsize=None)  # noqa: B019 - one Resolver per run
+    def _included(self, path: str) -> frozenset[str]:
+        """The file and every file it includes, directly or not (up to MAX_INCLUDED)."""
+        seen, todo = {path}, [path]
+        while todo and len(seen) < MAX_INCLUDED:
+            current = todo.pop()
+            for wild in self.imports.wildcards(current):
+                module = self.imports.module(current, wild.module)
+                for p in module.paths if module else ():
+                    if p not in seen:
+                        seen.add(p)
+                        todo.append(p)
+        return frozenset(seen)
 
     def _package_member(self, path: str, name: str, language: str) -> list[Def]:
         table = self.table
-        if language == "go":
-            peers = table.dirs.get(path.rpartition("/")[0] or ".", ())
+        module = table.module_of(path)
+        if language == "go":  # one directory, one package (an _test package aside)
+            peers = [p for p in table.dirs.get(path.rpartition("/")[0] or ".", ())
+                     if table.module_of(p) == module]
         else:
-            module = table.module_of(path)
             peers = table.files_of_module(module) if module else ()
         return [d for p in peers if p != path for d in table.top_level(p, name)]
 
@@ -172,30 +270,39 @@ class Resolver:
                 or not callable_only]
         if not defs or len(defs) > MAX_CANDIDATES:
             return []
-        return _spread(defs, BY_NAME)
+        return spread(defs, BY_NAME)
 
     @functools.lru_cache(maxsize=None)  # noqa: B019 - one Resolver per run
     def _by_member_name(self, name: str) -> Candidates:
         methods = [d for d in self.table.by_name.get(_clean(name), ()) if d.kind == "method"]
         if not methods or len(methods) > MAX_CANDIDATES:
             return []
-        return _spread(methods, RECEIVER_UNKNOWN)
+        return spread(methods, RECEIVER_UNKNOWN)
 
     # -- members and bases ---------------------------------------------------------------
 
-    def _descend(self, found: Candidates, rest: list[str]) -> Candidates:
+    def _descend(self, path: str, found: Candidates, rest: list[str]) -> Candidates:
         for part in rest:
             part = _clean(part)
             step: Candidates = []
             for target, conf in found:
-                if isinstance(target, Module):
-                    step.extend(self._module_member(target, part, 0, conf))
-                elif target.kind in CLASSLIKE:
-                    step.extend((d, conf) for d in self.member(target, part))
+                step.extend(self._member_of(path, target, part, conf))
             if not step:
                 return []
-            found = step
+            found = merge(step)
         return found
+
+    def _member_of(self, path: str, target: Target, name: str, conf: float) -> Candidates:
+        if isinstance(target, Module):
+            return self.imports.member(target, name, 0, conf)
+        if target.kind in CLASSLIKE:
+            found = self.member(target, name)
+            if not found and name == "new":  # Ruby's Foo.new builds a Foo
+                return [(target, conf)]
+            return spread(found, conf)
+        if target.kind in _NAMESPACES:  # C++ util::f, Ruby Shop::Util, TS namespaces
+            return [(d, c * conf) for d, c in self._namespace_member(path, target.qualname, name)]
+        return []
 
     def member(self, owner: Def, name: str, depth: int = 0) -> list[Def]:
         """A member of a class, or else of the nearest base class that has it."""
@@ -249,72 +356,31 @@ class Resolver:
 
     # -- imports -----------------------------------------------------------------------
 
-    def _binding_targets(self, path: str, b: Binding, depth: int) -> Candidates:
-        if self._language(path) in ("java", "csharp", "php") and b.member not in (None, WILDCARD):
-            sep = "\\" if self._language(path) == "php" else "."
-            exact = self.table.by_qualname.get(f"{b.module}{sep}{b.member}", ())
-            if exact:
-                return _spread(list(exact), CERTAIN)
-        module = self._module(path, b.module)
-        if module is None:
-            return []
-        if b.member is None or b.member == WILDCARD:
-            return [(module, CERTAIN)]
-        return self._module_member(module, b.member, depth)
-
-    def _module(self, path: str, spec: str) -> Module | None:
-        paths = self._module_paths(path, spec)
-        if self._language(path) != "python":
-            return Module(spec, paths) if paths else None
-        name = python_absolute(self.table, spec, path)
-        if paths:
-            return Module(self.table.module_of(paths[0]), paths)
-        return Module(name, ()) if self.table.is_package(name) else None
-
-    def _module_member(self, module: Module, name: str, depth: int,
-                       conf: float = CERTAIN) -> Candidates:
-        """`name` as seen from outside a module: its definition, a submodule, or a re-export."""
-        table, paths = self.table, module.paths
-        found = [d for p in paths for d in table.top_level(p, name)]
-        if found:
-            return _spread(found, conf)
-        if depth >= MAX_DEPTH:
-            return []
-        sub = f"{module.name}.{name}"
-        if table.files_of_module(sub) and (not paths or self._language(paths[0]) == "python"):
-            return [(Module(sub, tuple(table.files_of_module(sub))), conf)]
-        if not paths and table.is_package(sub):
-            return [(Module(sub, ()), conf)]
-        for p in paths:  # re-exports: `from .x import name` in a package, `export * from`
-            binding = self._file_bindings(p).get(name)
-            if binding is not None:
-                return self._binding_targets(p, binding, depth + 1)
-            for wild in self._file_wildcards(p):
-                inner = self._module(p, wild.module)
-                found = self._module_member(inner, name, depth + 1) if inner else []
-                if found:
-                    return found
-        return []
-
-    def _module_paths(self, path: str, spec: str) -> tuple[str, ...]:
+    def _import(self, path: str, ref: Reference) -> Candidates:
         language = self._language(path)
-        key = (language, spec, path if spec.startswith(".") or language == "python" else "")
-        if key not in self._modules:
-            self._modules[key] = tuple(module_files(self.table, language, spec, path))
-        return self._modules[key]
+        target = import_target(language, ref.name, ref.line)
+        found = self.imports.targets(path, target, 0)
+        binding = parse_binding(language, ref.name, ref.line)
+        if found or target == binding:
+            return found
+        # `import os.path`: no os/path.py, but os.py binds `path` (to posixpath)
+        return self._descend(path, self.imports.targets(path, binding, 0),
+                             target.module.split(".")[1:])
 
-    def _file_bindings(self, path: str) -> dict[str, Binding]:
-        if path not in self._bindings:
-            language = self._language(path)
-            found = [parse_binding(language, r.name, r.line)
-                     for r in self.refs_of(path) if r.kind == "import"]
-            self._bindings[path] = {b.alias: b for b in found if b.alias}
-            self._wildcards[path] = [b for b in found if b.member == WILDCARD]
-        return self._bindings[path]
-
-    def _file_wildcards(self, path: str) -> list[Binding]:
-        self._file_bindings(path)
-        return self._wildcards[path]
+    def _from_wildcards(self, path: str, name: str, language: str) -> Candidates:
+        """`name` from a `from m import *`, `export * from`, `#include`, `using N;`."""
+        for wild in self.imports.wildcards(path):
+            module = self.imports.module(path, wild.module)
+            if module is not None:
+                found = self.imports.member(module, name, 0)
+            elif language in _STATIC_IMPORTS:  # import static a.B.*: B's members
+                found = [(d, c) for cls in self.table.by_qualname.get(wild.module, ())
+                         if cls.kind in CLASSLIKE for d, c in spread(self.member(cls, name), 1)]
+            else:
+                found = []
+            if found:
+                return found
+        return []
 
     def _language(self, path: str) -> str:
         return self.table.languages.get(path, "")
@@ -322,22 +388,6 @@ class Resolver:
 
 def _clean(part: str) -> str:
     return part.split("(", 1)[0].split("<", 1)[0].lstrip("@$*&").strip() or part
-
-
-def _spread(defs: list[Def], conf: float) -> Candidates:
-    """Several candidates for one name share the confidence: none is picked at random."""
-    unique = list(dict.fromkeys(defs))
-    return [(d, conf / len(unique)) for d in unique]
-
-
-def _only(found: Candidates, kinds: frozenset[str]) -> Candidates:
-    return [(t, c) for t, c in found if isinstance(t, Module) or t.kind in kinds]
-
-
-def _node(target: Target) -> tuple[str, str]:
-    if isinstance(target, Module):
-        return target.paths[0], ""
-    return target.path, target.qualname
 
 
 def bare_name(kind: str, name: str) -> str:

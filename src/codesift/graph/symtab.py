@@ -141,10 +141,19 @@ def _module_index(languages: dict[str, str], by_path: dict[str, list[Def]]) -> _
     return _Modules(module_of, dict(files), dict(suffixes), frozenset(packages))
 
 
+# Languages where a block `namespace X { ... }` is the file's package (C# and PHP files
+# each hold one namespace; a C++ file may reopen several and keeps none).
+_BLOCK_NAMESPACE_PACKAGES = frozenset({"csharp", "php"})
+
+
 def _declared_module(defs: Iterable[Def]) -> str:
     """The package a file declares (Go, Java, C#...), read off a top-level qualname."""
     for d in defs:
-        if d.parent is None and d.kind not in _MODULE_KINDS:
+        if d.parent is None and d.kind in _MODULE_KINDS:
+            if d.language in _BLOCK_NAMESPACE_PACKAGES:
+                return d.qualname
+            continue
+        if d.parent is None:
             for sep in (".", "::", "\\"):
                 if d.qualname.endswith(sep + d.name):
                     return d.qualname[: -len(d.name) - len(sep)]

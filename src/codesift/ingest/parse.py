@@ -15,7 +15,12 @@ from codesift.ingest.parse_refs import REFERENCE_CAP, build_references
 from codesift.ingest.parse_symbols import SIGNATURE_CAP, build_symbols
 from codesift.model import ParsedFile
 
-__all__ = ["REFERENCE_CAP", "SIGNATURE_CAP", "parse_source", "python_module"]
+__all__ = ["PARSER_VERSION", "REFERENCE_CAP", "SIGNATURE_CAP", "parse_source", "python_module"]
+
+# Bump when what the parser records changes (symbols, references) but chunks do not: the
+# next `codesift index` re-parses every file in place, and vectors, keyed by the chunk
+# text, are kept. (A chunk format change bumps CHUNKER_VERSION: a full rebuild.)
+PARSER_VERSION = "2"
 
 try:
     from tree_sitter import QueryCursor  # tree-sitter >= 0.25

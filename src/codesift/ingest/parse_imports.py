@@ -5,7 +5,9 @@ Each handler returns the names one statement imports, in the forms listed below.
 # Imports are "module", "module as alias" or "module:name" / "module:name as alias" /
 # "module:*", e.g. "os.path as p", ".x:y as z", "./y:default as x", "net/http as h",
 # "java.util.List", "a::b" (Rust use lists are expanded), "stdio.h", "A\B as C";
-# Ruby require_relative paths are given a leading "./".
+# Ruby require_relative paths are given a leading "./". JavaScript's `const x =
+# require('./y')` is "./y as x", `const {a, b: c} = require('./y')` is "./y:a" and
+# "./y:b as c", and `export default name;` is ":name as default" (module "": the file itself).
 
 from __future__ import annotations
 
@@ -58,7 +60,7 @@ def _py_from_import(node, ctx: SourceText) -> list[str]:
 def _js_import(node, ctx: SourceText) -> list[str]:
     source = node.child_by_field_name("source")
     if source is None:
-        return []
+        return _js_sourceless(node, ctx)
     src = _unquote(ctx.text(source))
     out = []
     for clause in node.named_children:
@@ -84,6 +86,51 @@ def _js_import_item(src: str, item, ctx: SourceText) -> list[str]:
         if name is None:
             return []
         return [f"{src}:{ctx.text(name)}" + (f" as {ctx.text(alias)}" if alias is not None else "")]
+    return []
+
+
+def _js_sourceless(node, ctx: SourceText) -> list[str]:
+    """`export default name;` and TypeScript's `import x = require('./y')`."""
+    value = node.child_by_field_name("value")
+    if value is not None and value.type == "identifier":
+        return [f":{ctx.text(value)} as default"]
+    for clause in node.named_children:
+        source = clause.child_by_field_name("source")
+        if clause.type == "import_require_clause" and source is not None:
+            alias = clause.named_child(0)
+            return [f"{_unquote(ctx.text(source))} as {ctx.text(alias)}"]
+    return []
+
+
+def _js_require(node, ctx: SourceText) -> list[str]:
+    """The string argument of require(): what the declaration around the call binds."""
+    spec = _unquote(ctx.text(node))
+    call = node.parent.parent if node.parent is not None else None
+    outer = call.parent if call is not None else None
+    member = None
+    if outer is not None and outer.type == "member_expression":  # require('./y').x
+        member = outer.child_by_field_name("property")
+        outer = outer.parent
+    if outer is None or outer.type != "variable_declarator":
+        return [spec]  # a bare require() runs the module for its side effects
+    target = outer.child_by_field_name("name")
+    if target is not None and target.type == "identifier":
+        name = ctx.text(target)
+        if member is not None:
+            return [f"{spec}:{ctx.text(member)} as {name}"]
+        return [f"{spec} as {name}"]
+    if target is not None and target.type == "object_pattern" and member is None:
+        return [n for item in target.named_children for n in _js_pattern_item(spec, item, ctx)]
+    return [spec]
+
+
+def _js_pattern_item(spec: str, item, ctx: SourceText) -> list[str]:
+    if item.type == "shorthand_property_identifier_pattern":
+        return [f"{spec}:{ctx.text(item)}"]
+    key, value = item.child_by_field_name("key"), item.child_by_field_name("value")
+    if item.type == "pair_pattern" and key is not None and value is not None \
+            and value.type == "identifier":
+        return [f"{spec}:{ctx.text(key)} as {ctx.text(value)}"]
     return []
 
 
@@ -148,6 +195,9 @@ _IMPORT_HANDLERS = {
     ("javascript", "import_statement"): _js_import,
     ("typescript", "import_statement"): _js_import,
     ("tsx", "import_statement"): _js_import,
+    ("javascript", "string"): _js_require,
+    ("typescript", "string"): _js_require,
+    ("tsx", "string"): _js_require,
     "import_spec": _go_import,
     "import_declaration": _java_import,
     "scoped_use_list": _rust_use, "use_list": _rust_use, "use_as_clause": _rust_use,

@@ -31,6 +31,7 @@ def build_references(refs: list[tuple[int, str, object]], scopes: list[Scope],
     i, n_scopes = 0, len(scopes)
     scope = None
     line, seen = 1, 0  # lines counted up to byte `seen`: cheaper than node.start_point
+    locals_of: dict[tuple[int, int], frozenset[str]] = {}
     for pos, kind, node in refs:
         if (i < n_scopes and scopes[i].start <= pos) or (stack and stack[-1].end <= pos):
             i = _enter(scopes, i, pos, stack)
@@ -41,6 +42,10 @@ def build_references(refs: list[tuple[int, str, object]], scopes: list[Scope],
             name = _callee(node, src)
             if name and name not in _NOT_CALLS:
                 out.append(Reference(kind, name[:REFERENCE_CAP], line, scope))
+            continue
+        if kind == "name_call":  # Ruby: a bare name is a call unless it is a local
+            if not _ruby_local(node, ctx, locals_of):
+                out.append(Reference("call", ctx.text(node), line, scope))
             continue
         for ref_kind, name in _reference_names(kind, node, ctx):
             if name:
@@ -70,18 +75,58 @@ def _reference_names(kind: str, node, ctx: SourceText):
 
 
 def _callee(node, src: bytes) -> str:
-    """The called expression as written: up to the method name, never the arguments."""
+    """The called expression as written: up to the method name, never the call's arguments."""
     end = node.end_byte
     if node.child_count:  # a leaf (most callees are bare identifiers) has no fields
         cut = node.child_by_field_name("name") or node.child_by_field_name("method")
         if cut is not None:
             end = cut.end_byte
-        elif (args := node.child_by_field_name("arguments")) is not None:
-            end = args.start_byte
+        # A callee with arguments of its own is a call's result (`getattr(o, n)()`): kept
+        # whole, so the dynamic call stays visible instead of posing as a second `getattr`.
     raw = src[node.start_byte:end].decode("utf-8", "replace")
     if " " not in raw and "\n" not in raw and "\t" not in raw:
         return raw  # the common case; the regexes below dominate parse time otherwise
     return _SPACE_AROUND_ACCESS.sub(r"\1", SPACE.sub(" ", raw)).strip()
+
+
+_RUBY_SCOPES = frozenset({"method", "singleton_method", "class", "module", "program", "lambda"})
+_RUBY_PARAMS = frozenset({"method_parameters", "block_parameters", "lambda_parameters"})
+_RUBY_ASSIGN = frozenset({"assignment", "operator_assignment"})
+
+
+def _ruby_local(node, ctx: SourceText, cache: dict[tuple[int, int], frozenset[str]]) -> bool:
+    """A bare Ruby name reads a local when the enclosing method assigns it or takes it as a
+    parameter (blocks see their method's locals); otherwise it calls a method on self."""
+    scope = node.parent
+    while scope is not None and scope.type not in _RUBY_SCOPES:
+        scope = scope.parent
+    if scope is None:
+        return False
+    key = (scope.start_byte, scope.end_byte)  # a class at byte 0 starts where the file does
+    names = cache.get(key)
+    if names is None:
+        names = cache[key] = _ruby_assigned(scope, ctx)
+    return ctx.text(node) in names
+
+
+def _ruby_assigned(scope, ctx: SourceText) -> frozenset[str]:
+    names: set[str] = set()
+    todo = list(scope.named_children)
+    while todo:
+        node = todo.pop()
+        if node.type in _RUBY_SCOPES and node.type != "lambda":
+            continue  # a nested def or class has locals of its own
+        if node.type in _RUBY_PARAMS:
+            for param in node.named_children:
+                name = param if param.type == "identifier" else param.child_by_field_name("name")
+                if name is not None:
+                    names.add(ctx.text(name))
+        elif node.type in _RUBY_ASSIGN or node.type == "left_assignment_list":
+            left = node.child_by_field_name("left") if node.type in _RUBY_ASSIGN else node
+            targets = left.named_children if left.type == "left_assignment_list" else [left]
+            names.update(ctx.text(t) for t in targets if t.type == "identifier")
+        todo.extend(node.named_children)
+    return frozenset(names)
 
 
 def _csharp_base_kind(node, name: str) -> str:

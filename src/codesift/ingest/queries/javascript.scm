@@ -27,6 +27,7 @@
 (new_expression constructor: (_) @ref.call)
 (import_statement) @ref.import
 (export_statement source: (string)) @ref.import
+(export_statement value: (identifier)) @ref.import
 (call_expression
   function: [(identifier) (import)] @_fn
   arguments: (arguments . (string) @ref.import)

@@ -7,6 +7,16 @@
 (singleton_method name: (_) @name body: (_)? @body) @def.method
 
 (call method: (_)) @ref.call
+; a bare name as a statement or an operand of && / || calls a method on self, unless
+; it is a local (parse_refs.py tells them apart)
+(body_statement (identifier) @ref.name_call)
+(then (identifier) @ref.name_call)
+(else (identifier) @ref.name_call)
+(block_body (identifier) @ref.name_call)
+(binary operator: ["&&" "||" "and" "or"] (identifier) @ref.name_call)
+; a bare `super` (no arguments, no parentheses) calls the overridden method
+(body_statement (super) @ref.call)
+(binary (super) @ref.call)
 (call
   method: (identifier) @_m
   arguments: (argument_list . (string) @ref.import)
