@@ -15,7 +15,7 @@ from pathlib import Path
 
 from _callsites import CallSites, Site, module_name
 
-THRESHOLDS = (1.0, 0.5, 0.0)
+THRESHOLDS = (1.0, 0.5, 0.3, 0.0)
 BANDS = ((1.0, "1.0 (certain)"), (0.9, "0.9-1.0"), (0.6, "0.6-0.9"), (0.4, "0.4-0.6"),
          (0.1, "0.1-0.4"), (0.0, "< 0.1"))
 BUILTINS = frozenset(dir(builtins))

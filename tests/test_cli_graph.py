@@ -22,7 +22,7 @@ APP = {
                 return key, value
 
 
-        def save_session(store, session):
+        def save_session(store: Store, session) -> tuple:
             return store.write(session.id, session.cookies)
     ''',
     "app/web.py": '''
@@ -85,8 +85,9 @@ def test_defs_refs_and_position(app: Path):
     defs = graph_json(app, "defs", "app/store.py:3")
     assert [d["symbol"] for d in defs] == ["app.store.Store.write"]
     refs = graph_json(app, "refs", "Store")["results"]
-    assert {(r["edge"], r["path"]) for r in refs} == {("imports", "app/web.py"),
-                                                     ("calls", "app/web.py")}
+    assert {(r["edge"], r["path"], r["symbol"]) for r in refs} == {
+        ("imports", "app/web.py", ""), ("calls", "app/web.py", "app.web.login"),
+        ("references", "app/store.py", "app.store.save_session")}  # the annotation
 
 
 def test_text_output(app: Path):

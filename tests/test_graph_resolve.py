@@ -50,6 +50,10 @@ SPECS = {
     main.py - imports shop/util/text.py shop.util.text.parse  <- shop.util.text:parse
     main.py main.Receipt inherits shop/base.py shop.base.Model  <- shop.base.Model
     main.py main.Receipt.render calls shop/base.py shop.base.Model.save  <- self.save
+    main.py main.Invoice references shop/orders.py shop.orders.Order  <- Order
+    main.py main.ship references shop/orders.py shop.orders.Order  <- Order
+    main.py main.ship references main.py main.Invoice  <- Invoice
+    main.py main.ship references shop/base.py shop.base.Model  <- shop.base.Model
     main.py main.main calls shop/orders.py shop.orders.Order  <- Order
     main.py main.main calls shop/orders.py shop.orders.Order.checkout 0.4  <- order.checkout
     main.py main.main calls shop/util/text.py shop.util.text.slugify  <- make_slug
@@ -77,6 +81,8 @@ SPECS = {
     shop/orders.py shop.orders.Order.label calls shop/orders.py shop.orders.Order.describe  <- self.describe
     shop/orders.py shop.orders.Order.validate calls shop/base.py shop.base.Model.validate  <- super().validate
     shop/orders.py shop.orders.Order.checkout calls shop/base.py shop.base.Model.save  <- self.save
+    shop/orders.py shop.orders.Order.merge references shop/orders.py shop.orders.Order  <- Order
+    shop/orders.py shop.orders.Order.merge references shop/base.py shop.base.Model  <- Model
     shop/pricing.py shop.pricing.apply_discount calls shop/pricing.py shop.pricing.discount_for  <- discount_for
     shop/pricing.py shop.pricing.factorial calls shop/pricing.py shop.pricing.factorial  <- factorial
     shop/pricing.py shop.pricing.is_even calls shop/pricing.py shop.pricing.is_odd  <- is_odd
@@ -163,6 +169,10 @@ SPECS = {
     src/main.ts report calls src/shapes/shape.ts Shape.name 0.1333  <- s.name
     src/main.ts report calls src/shapes/shape.ts BaseShape.name 0.1333  <- s.name
     src/main.ts report calls src/shapes/square.ts Square.name 0.1333  <- s.name
+    src/main.ts report references src/shapes/shape.ts Shape  <- Shape
+    src/main.ts pick references src/shapes/circle.ts Circle  <- Circle
+    src/main.ts pick references src/shapes/square.ts Square  <- Box
+    src/main.ts pick references src/shapes/shape.ts Shape  <- Shape
     src/main.ts main calls src/shapes/circle.ts Circle  <- Circle
     src/main.ts main calls src/shapes/square.ts Square  <- Box
     src/main.ts main calls src/main.ts report  <- report
@@ -178,6 +188,7 @@ SPECS = {
     src/report.ts caption calls src/shapes/shape.ts Shape.name 0.1333  <- shape.name
     src/report.ts caption calls src/shapes/shape.ts BaseShape.name 0.1333  <- shape.name
     src/report.ts caption calls src/shapes/square.ts Square.name 0.1333  <- shape.name
+    src/report.ts caption references src/shapes/shape.ts Shape  <- Shape
     src/shapes/circle.ts - imports src/shapes/shape.ts BaseShape  <- ./shape:BaseShape
     src/shapes/circle.ts - imports src/util/math.ts square  <- ../util/math:square as sq
     src/shapes/circle.ts Circle inherits src/shapes/shape.ts BaseShape  <- BaseShape
@@ -208,6 +219,10 @@ SPECS = {
         edges=r"""
     cmd/shop/main.go - imports format/format.go -  <- example.com/shop/format as f
     cmd/shop/main.go - imports store/base.go -  <- example.com/shop/store
+    cmd/shop/main.go main.app references store/cart.go store.Cart  <- store.Cart
+    cmd/shop/main.go main.newApp references store/cart.go store.Cart  <- store.Cart
+    cmd/shop/main.go main.newApp references cmd/shop/main.go main.app  <- app
+    cmd/shop/main.go main.run references store/base.go store.Saver  <- store.Saver
     cmd/shop/main.go main.run calls store/base.go store.(*Base).Save 0.4  <- s.Save
     cmd/shop/main.go main.main calls store/cart.go store.NewCart  <- store.NewCart
     cmd/shop/main.go main.main calls store/cart.go store.(*Cart).Add 0.4  <- cart.Add
@@ -217,6 +232,7 @@ SPECS = {
     store/base.go store.(*Base).Save calls store/base.go store.(*Base).bump  <- b.bump
     store/cart.go - imports format/format.go -  <- example.com/shop/format
     store/cart.go store.Cart inherits store/base.go store.Base  <- Base
+    store/cart.go store.NewCart references store/cart.go store.Cart  <- Cart
     store/cart.go store.(*Cart).Add calls store/util.go store.normalize  <- normalize
     store/cart.go store.(*Cart).Add calls store/cart.go store.(*Cart).touch  <- c.touch
     store/cart.go store.(*Cart).Add calls store/base.go store.(*Base).Save  <- c.Save
@@ -243,6 +259,9 @@ SPECS = {
     App.java com.acme.shop.App.main calls util/Text.java com.acme.shop.util.Text.slug  <- Text.slug
     App.java com.acme.shop.App.main calls model/Entity.java com.acme.shop.model.Entity.id 0.2  <- order.id
     App.java com.acme.shop.App.main calls model/Order.java com.acme.shop.model.Order.id 0.2  <- order.id
+    App.java com.acme.shop.App.main references model/Order.java com.acme.shop.model.Order  <- Order
+    App.java com.acme.shop.App.first references model/Order.java com.acme.shop.model.Order  <- Order
+    App.java com.acme.shop.App.first references util/Text.java com.acme.shop.util.Text  <- Text
     model/Model.java com.acme.shop.model.Model implements model/Entity.java com.acme.shop.model.Entity  <- Entity
     model/Model.java com.acme.shop.model.Model.save calls model/Model.java com.acme.shop.model.Model.validate  <- validate
     model/Model.java com.acme.shop.model.Model.save calls model/Model.java com.acme.shop.model.Model.store  <- this.store
@@ -250,6 +269,7 @@ SPECS = {
     model/Model.java com.acme.shop.model.Model.store calls model/Entity.java com.acme.shop.model.Entity.id  <- id
     model/Rules.java com.acme.shop.model.Rules.evenTotal calls util/Numbers.java com.acme.shop.util.Numbers.isEven  <- isEven
     model/Rules.java com.acme.shop.model.Rules.evenTotal calls model/Order.java com.acme.shop.model.Order.total 0.4  <- order.total
+    model/Rules.java com.acme.shop.model.Rules.evenTotal references model/Order.java com.acme.shop.model.Order  <- Order
     model/Order.java - imports util/Text.java com.acme.shop.util.Text  <- com.acme.shop.util.Text
     model/Order.java - imports util/Numbers.java com.acme.shop.util.Numbers.parse  <- com.acme.shop.util.Numbers.parse
     model/Order.java com.acme.shop.model.Order inherits model/Model.java com.acme.shop.model.Model  <- Model
@@ -281,6 +301,9 @@ SPECS = {
     src/lib.rs total_area calls src/shapes/circle.rs Circle::area 0.1333  <- s.area
     src/lib.rs total_area calls src/shapes/mod.rs Shape::area 0.1333  <- s.area
     src/lib.rs total_area calls src/shapes/square.rs Square::area 0.1333  <- s.area
+    src/lib.rs total_area references src/shapes/mod.rs Shape  <- Shape
+    src/lib.rs pair references src/shapes/circle.rs Circle  <- Circle
+    src/lib.rs pair references src/shapes/square.rs Square  <- Block
     src/lib.rs demo calls src/shapes/circle.rs Circle::new  <- Circle::new
     src/lib.rs demo calls src/shapes/square.rs Square::new  <- Block::new
     src/lib.rs demo calls src/shapes/mod.rs Shape::describe 0.4  <- c.describe
@@ -293,6 +316,7 @@ SPECS = {
     src/shapes/circle.rs - imports src/shapes/mod.rs Shape  <- super::Shape
     src/shapes/circle.rs - imports src/math.rs square  <- crate::math::square as sq
     src/shapes/circle.rs Circle::new calls src/shapes/circle.rs Circle::checked  <- Self::checked
+    src/shapes/circle.rs Circle::checked references src/shapes/circle.rs Circle  <- Circle
     src/shapes/circle.rs Circle implements src/shapes/mod.rs Named  <- Named
     src/shapes/circle.rs Circle implements src/shapes/mod.rs Shape  <- Shape
     src/shapes/circle.rs Circle::area calls src/math.rs square  <- sq
@@ -301,6 +325,8 @@ SPECS = {
     src/shapes/square.rs - imports src/shapes/mod.rs Named  <- crate::shapes::Named
     src/shapes/square.rs - imports src/shapes/mod.rs Shape  <- crate::shapes::Shape
     src/shapes/square.rs square calls src/shapes/square.rs Square::new  <- Square::new
+    src/shapes/square.rs square references src/shapes/square.rs Square  <- Square
+    src/shapes/square.rs Square::new references src/shapes/square.rs Square  <- Square
     src/shapes/square.rs Square::grow calls src/shapes/square.rs Square::scaled  <- self.scaled
     src/shapes/square.rs Square::scaled calls src/math.rs apply  <- math::apply
     src/shapes/square.rs Square implements src/shapes/mod.rs Named  <- Named
@@ -367,6 +393,8 @@ SPECS = {
     Shop/Program.cs Shop.Program.Main calls Shop/Models/IEntity.cs Shop.Models.IEntity.Id 0.1333  <- order.Id
     Shop/Program.cs Shop.Program.Main calls Shop/Models/Model.cs Shop.Models.Model.Id 0.1333  <- order.Id
     Shop/Program.cs Shop.Program.Main calls Shop/Models/Order.cs Shop.Models.Order.Id 0.1333  <- order.Id
+    Shop/Program.cs Shop.Program.Find references Shop/Models/IEntity.cs Shop.Models.IEntity  <- IEntity
+    Shop/Program.cs Shop.Program.Find references Shop/Models/Order.cs Shop.Models.Order  <- Order
     Shop/Util/Numbers.cs Shop.Util.Numbers.Factorial calls Shop/Util/Numbers.cs Shop.Util.Numbers.Factorial  <- Factorial
     Shop/Util/Numbers.cs Shop.Util.Numbers.IsEven calls Shop/Util/Numbers.cs Shop.Util.Numbers.IsOdd  <- IsOdd
     Shop/Util/Numbers.cs Shop.Util.Numbers.IsOdd calls Shop/Util/Numbers.cs Shop.Util.Numbers.IsEven  <- IsEven
@@ -640,6 +668,58 @@ def test_a_called_call_keeps_its_arguments():
     assert [r.name for r in parsed.references] == ["getattr(o, n)", "getattr"]
 
 
+# A type use is recorded once per enclosing definition, with its generic arguments and
+# qualified names; builtin types, `Self` and single-letter type parameters are not.
+TYPE_USES = {
+    "python": ("m.py", """
+from typing import Literal
+def f(a: Foo, b: mod.Bar = None, *c: "Fwd", d: Optional[list[Foo]] | None = None,
+      e: Literal["rw", "ro"] = "rw", f: int = 0) -> dict[str, T]:
+    x: Foo = a
+class C:
+    field: Baz
+""", [("Foo", 3, "m.f"), ("mod.Bar", 3, "m.f"), ("Fwd", 3, "m.f"), ("Baz", 7, "m.C")]),
+    "typescript": ("m.ts", """
+function f<T>(a: Foo, b: ns.Bar<Baz[]>, c: (x: Qux) => T): Foo | null {
+  return new Map<string, Val>();
+}
+""", [("Foo", 2, "f"), ("ns.Bar", 2, "f"), ("Baz", 2, "f"), ("Qux", 2, "f"),
+      ("Val", 3, "f")]),
+    "java": ("M.java", """
+class M<T> {
+  private List<Foo> xs;
+  Foo get(a.b.Bar p, T t, int n) throws Oops { var v = new Box<Val>(); return null; }
+}
+""", [("List", 3, "M"), ("Foo", 3, "M"), ("Foo", 4, "M.get"), ("a.b.Bar", 4, "M.get"),
+      ("Oops", 4, "M.get"), ("Val", 4, "M.get")]),
+    "go": ("m.go", """
+package m
+type S struct {
+	Base
+	a *pkg.Foo
+	n int
+}
+func (s *S) Get(x Foo, ys ...[]Bar) (Foo, error) { return Foo{}, nil }
+""", [("pkg.Foo", 5, "m.S"), ("Foo", 8, "m.(*S).Get"), ("Bar", 8, "m.(*S).Get")]),
+    "rust": ("m.rs", """
+struct Pt { a: Vec<crate::m::Foo>, b: Box<dyn Tr>, n: u32 }
+impl Pt {
+    fn get(&self, x: &Foo) -> Self { Pt { n: 1 } }
+}
+""", [("Vec", 2, "Pt"), ("crate::m::Foo", 2, "Pt"), ("Box", 2, "Pt"), ("Tr", 2, "Pt"),
+      ("Foo", 4, "Pt::get"), ("Pt", 4, "Pt::get")]),
+}
+
+
+@pytest.mark.parametrize("language", sorted(TYPE_USES))
+def test_type_uses_are_recorded_once_per_definition(language):
+    path, src, expected = TYPE_USES[language]
+    parsed = parse_source(path, src, language)
+    assert parsed.error is None
+    assert [(r.name, r.line, r.scope) for r in parsed.references
+            if r.kind == "reference"] == expected
+
+
 # -- Python in depth: queries ---------------------------------------------------------------
 
 PRICING = "shop/pricing.py"
@@ -696,6 +776,58 @@ def test_what_stays_unresolved_in_python(indexes):
                             "int", "print", "print", "sum", "super", "text.lower",
                             "text.lower().split", "value.strip"])
     assert GraphTables(db).counts()["unresolved_calls"] == len(names)
+
+
+# A function whose parameter or return type is a class of another file, named through an
+# import (a re-export, an alias, a package-qualified name): its `references` edges.
+TYPE_USE_EDGES = {
+    "python": ("main.py", "main.ship", {("shop/orders.py", "shop.orders.Order"),
+                                        ("main.py", "main.Invoice"),
+                                        ("shop/base.py", "shop.base.Model")}),
+    "typescript": ("src/main.ts", "pick", {("src/shapes/circle.ts", "Circle"),
+                                           ("src/shapes/square.ts", "Square"),
+                                           ("src/shapes/shape.ts", "Shape")}),
+    "java": ("App.java", "com.acme.shop.App.first", {
+        ("model/Order.java", "com.acme.shop.model.Order"),
+        ("util/Text.java", "com.acme.shop.util.Text")}),
+    "go": ("cmd/shop/main.go", "main.newApp", {("store/cart.go", "store.Cart"),
+                                               ("cmd/shop/main.go", "main.app")}),
+    "rust": ("src/lib.rs", "pair", {("src/shapes/circle.rs", "Circle"),
+                                    ("src/shapes/square.rs", "Square")}),
+}
+
+
+@pytest.mark.parametrize("language", sorted(TYPE_USE_EDGES))
+def test_type_uses_resolve_through_imports(language, indexes):
+    path, function, targets = TYPE_USE_EDGES[language]
+    prefix = SPECS[language].prefix
+    found = _outgoing(indexes[language].graph(), prefix + path, function, "references")
+    assert found == {(prefix + p, q, 1.0) for p, q in targets}
+
+
+def test_type_names_from_elsewhere_stay_unresolved(indexes):
+    spec = SPECS["java"]
+    idx = indexes["java"]
+    assert _unresolved(idx, spec.prefix + "model/Order.java", "com.acme.shop.model.Order") == [
+        "List", "String"]  # java.util / java.lang: not in this repository
+    counts = GraphTables(idx.store().db).counts()
+    assert counts["references"] > 0 and counts["unresolved_references"] > 0
+
+
+def test_refs_of_a_class_lists_its_type_uses(indexes):
+    graph = indexes["python"].graph()
+    hits = graph.references([graph.node("shop/orders.py", "shop.orders.Order")])
+    assert {(h.node.path, h.node.symbol, h.edge) for h in hits} == {
+        ("main.py", "", "imports"),
+        ("main.py", "main.main", "calls"),
+        ("main.py", "main.Invoice", "references"),
+        ("main.py", "main.ship", "references"),
+        ("shop/__init__.py", "", "imports"),
+        ("shop/orders.py", "shop.orders.Order.merge", "references"),
+    }
+    # callers and callees stay calls only
+    callers = graph.callers([graph.node("shop/orders.py", "shop.orders.Order")])
+    assert {h.edge for h in callers} == {"calls"}
 
 
 # -- Python in depth: edits ---------------------------------------------------------------

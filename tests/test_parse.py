@@ -113,7 +113,9 @@ EXPECTED = {
          'function App(): JSX.Element', ''),
     ], [
         ('import', 'react:default as React', 1, None),
+        ('reference', 'Props', 4, 'Button'),
         ('call', 'track', 5, 'Button'),
+        ('reference', 'JSX.Element', 8, 'App'),
     ]),
     'server.go': ('go', 'srv', [
         ('srv.Server', 'struct', 11, 15, None, 12,
@@ -134,8 +136,11 @@ EXPECTED = {
         ('inherit', 'Base', 12, 'srv.Server'),
         ('inherit', 'Other', 13, 'srv.Server'),
         ('inherit', 'io.Reader', 18, 'srv.Handler'),
+        ('reference', 'h.ResponseWriter', 19, 'srv.Handler'),
+        ('reference', 'h.ResponseWriter', 25, 'srv.(*Server).Handle'),
         ('call', 's.log', 26, 'srv.(*Server).Handle'),
         ('call', 'os.Exit', 27, 'srv.(*Server).Handle'),
+        ('reference', 'Server', 32, 'srv.New'),
     ]),
     'lib.rs': ('rust', '', [
         ('Point', 'struct', 6, 9, None, 8,
@@ -166,7 +171,9 @@ EXPECTED = {
         ('import', 'crate::util as u', 2, None),
         ('inherit', 'Debug', 13, 'Draw'),
         ('inherit', 'fmt::Display', 13, 'Draw'),
+        ('reference', 'String', 16, 'Draw::name'),
         ('call', 'String::new', 16, 'Draw::name'),
+        ('reference', 'Point', 21, 'Point::new'),
         ('implement', 'Draw', 25, 'Wrapper'),
         ('call', 'self.0.render', 27, 'Wrapper::draw'),
         ('call', 'Point::new', 28, 'Wrapper::draw'),

@@ -61,7 +61,7 @@ def _traversal(name: str, method: str, summary: str, with_depth: bool = True):
 
 _traversal("callers", "callers", "Who calls SYMBOL (with --depth, their callers too).")
 _traversal("callees", "callees", "What SYMBOL calls (with --depth, what those call).")
-_traversal("refs", "references", "Every recorded use of SYMBOL: calls, imports, base lists.",
+_traversal("refs", "references", "Every recorded use of SYMBOL: calls, imports, base lists, type uses.",
            with_depth=False)
 _traversal("subclasses", "subclasses", "Classes that extend or implement SYMBOL.")
 _traversal("implementations", "implementations",

@@ -47,7 +47,7 @@ class Symbol:
 class Reference:
     """A use of a name recorded at parse time, resolved into graph edges later."""
 
-    kind: str  # "call", "import", "inherit", "implement"
+    kind: str  # "call", "import", "inherit", "implement", "reference" (a type use)
     name: str  # as written: "self.save", "os.path.join", "Base", "./util"
     line: int
     scope: str | None = None  # qualname of the enclosing definition, None at module level
@@ -58,7 +58,7 @@ class Edge:
     """A reference resolved (or not) to a definition: one row of the code graph.
     Definitions are named by (path, qualname); `src` is "" for module-level code."""
 
-    kind: str  # calls, imports, inherits, implements
+    kind: str  # calls, imports, inherits, implements, references
     src_path: str
     src: str
     name: str  # the reference as written
@@ -92,7 +92,7 @@ class GraphHit:
     node: GraphNode
     depth: int  # 1 = a direct caller / callee / subclass
     via: str  # the symbol at the other end of the edge that reached this node
-    edge: str  # calls, imports, inherits, implements
+    edge: str  # calls, imports, inherits, implements, references
     line: int  # where the reference is written
     confidence: float  # product of the edge confidences along the way
     seen_before: bool = False  # reached already (recursion, a cycle, another path): not expanded again

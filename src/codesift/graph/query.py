@@ -22,7 +22,7 @@ _POSITION = re.compile(r"^(?P<path>.+):(?P<line>\d+)$")
 _SEPARATORS = (".", "::", "#", "\\")
 CALLS = ("calls",)
 TYPES = ("inherits", "implements")
-ALL_KINDS = ("calls", "imports", "inherits", "implements")
+ALL_KINDS = ("calls", "imports", "inherits", "implements", "references")
 
 
 class GraphQueries:
@@ -70,7 +70,7 @@ class GraphQueries:
         return self._walk(roots, depth, min_confidence, kinds, inbound=False)
 
     def references(self, roots: Sequence[GraphNode], min_confidence: float = 0.0) -> list[GraphHit]:
-        """Every recorded use: calls, imports, base-class lists."""
+        """Every recorded use: calls, imports, base-class lists, type uses."""
         return self._walk(roots, 1, min_confidence, ALL_KINDS, inbound=True)
 
     def subclasses(self, roots: Sequence[GraphNode], depth: int = 1,

@@ -28,8 +28,10 @@ import numpy as np
 DAMPING = 0.85  # Page et al.'s value; Aider and networkx use it too
 
 # How much one reference of each kind votes for its target. Calls and base classes are
-# direct dependencies; an import also shows up as the calls through it, so it counts less.
-KIND_WEIGHTS = {"calls": 1.0, "inherits": 1.0, "implements": 1.0, "imports": 0.5}
+# direct dependencies; an import also shows up as the calls through it, and a type use
+# (an annotation) often only passes a value along, so they count less.
+KIND_WEIGHTS = {"calls": 1.0, "inherits": 1.0, "implements": 1.0, "imports": 0.5,
+                "references": 0.5}
 
 # Share of the teleport mass kept uniform when the ranking is personalised: without it
 # everything the focus cannot reach would tie at zero and be ordered arbitrarily.

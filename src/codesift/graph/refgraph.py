@@ -49,7 +49,7 @@ class CodeGraph:
     files: tuple[str, ...]
     ref_src: tuple[str, ...]
     ref_dst: tuple[str, ...]
-    ref_kind: tuple[str, ...]  # calls, imports, inherits, implements
+    ref_kind: tuple[str, ...]  # calls, imports, inherits, implements, references
     ref_confidence: tuple[float, ...]
 
 

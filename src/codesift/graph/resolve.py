@@ -66,7 +66,9 @@ _BUILTIN_METHODS = frozenset(
     name for typ in (str, bytes, list, dict, set, tuple, int, float, frozenset, bytearray)
     for name in dir(typ) if not name.startswith("_"))
 _EDGE_KIND = {"call": "calls", "import": "imports", "inherit": "inherits",
-              "implement": "implements"}
+              "implement": "implements", "reference": "references"}
+# What a type use may name: a type, never an impl block, a function or a module.
+_TYPE_KINDS = CLASSLIKE - {"impl"}
 
 RefsOf = Callable[[str], list[Reference]]
 
@@ -114,14 +116,17 @@ class Resolver:
         if not parts:
             return []
         if ref.kind in ("inherit", "implement"):
-            return only(self._dotted(path, ref.scope, ref.name, parts, types_only=True),
-                        _BASE_KINDS)
-        return self._dotted(path, ref.scope, ref.name, parts, types_only=False)
+            return only(self._dotted(path, ref.scope, ref.name, parts, "any"), _BASE_KINDS)
+        if ref.kind == "reference":
+            found = self._dotted(path, ref.scope, ref.name, parts, "type")
+            return [(t, c) for t, c in found if isinstance(t, Def) and t.kind in _TYPE_KINDS]
+        return self._dotted(path, ref.scope, ref.name, parts, "callable")
 
     # -- names -------------------------------------------------------------------------
 
     def _dotted(self, path: str, scope: str | None, name: str, parts: list[str],
-                types_only: bool) -> Candidates:
+                wanted: str) -> Candidates:
+        """`wanted`: what a bare name found only by name may be ("callable", "type", "any")."""
         head, rest = _clean(parts[0]), parts[1:]
         if head in _SELF or self._is_go_receiver(path, scope, head):
             owner = self._enclosing_class(path, scope)
@@ -133,7 +138,7 @@ class Resolver:
             return self._super(path, scope, rest)
         if "(" in head or "[" in head:  # f().g, a[0].h: the receiver's type is unknown
             return self._guess(path, rest[-1]) if rest else []
-        found = self._bare(path, scope, head, callable_only=not rest and not types_only)
+        found = self._bare(path, scope, head, "any" if rest else wanted)
         if not rest:
             return found
         return self._descend(path, found, rest) or self._guess_member(path, name, found, parts)
@@ -170,7 +175,7 @@ class Resolver:
             return self._descend(path, bases, [method.name]) if method else []
         return only(bases, CLASSLIKE)  # super(...) in a constructor builds the base
 
-    def _bare(self, path: str, scope: str | None, name: str, callable_only: bool) -> Candidates:
+    def _bare(self, path: str, scope: str | None, name: str, wanted: str) -> Candidates:
         table, language = self.table, self._language(path)
         found = self._in_scope(path, scope, name, language)
         if found:
@@ -194,7 +199,7 @@ class Resolver:
                 return spread(defs, CERTAIN if language in _PACKAGE_CERTAIN else PACKAGE)
         if name in _BUILTINS.get(language, ()):
             return []
-        return self._by_name(name, callable_only)
+        return self._by_name(name, wanted)
 
     def _in_scope(self, path: str, scope: str | None, name: str, language: str) -> Candidates:
         """`name` inside an enclosing definition: a nested function, a member of the class
@@ -264,10 +269,13 @@ class Resolver:
         return [d for p in peers if p != path for d in table.top_level(p, name)]
 
     @functools.lru_cache(maxsize=None)  # noqa: B019 - one Resolver per run
-    def _by_name(self, name: str, callable_only: bool) -> Candidates:
-        defs = [d for d in self.table.by_name.get(name, ())
-                if d.kind in CLASSLIKE or (d.kind in CALLABLE and d.kind != "method")
-                or not callable_only]
+    def _by_name(self, name: str, wanted: str) -> Candidates:
+        defs = self.table.by_name.get(name, ())
+        if wanted == "callable":  # a call may construct a class
+            defs = [d for d in defs if d.kind in CLASSLIKE
+                    or (d.kind in CALLABLE and d.kind != "method")]
+        elif wanted == "type":
+            defs = [d for d in defs if d.kind in _TYPE_KINDS]
         if not defs or len(defs) > MAX_CANDIDATES:
             return []
         return spread(defs, BY_NAME)

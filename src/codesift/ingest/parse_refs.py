@@ -1,10 +1,12 @@
-"""Reference matches to References: calls, imports, inherit/implement, each tagged with the
-innermost enclosing definition and its line, in one sweep over the uses in byte order.
+"""Reference matches to References: calls, imports, inherit/implement, type uses, each
+tagged with the innermost enclosing definition and its line, in one sweep in byte order.
 """
 
 # Reference names: calls as written, whitespace removed around `.`, `::` and `->`
 # ("self.save", "os.path.join", "Foo::new", "$this->save"). Imports: see parse_imports.py.
-# inherit / implement name the base type without generics.
+# inherit / implement name the base type without generics. reference: a type name an
+# annotation uses (parse_types.py), recorded once per enclosing definition however often
+# that definition writes it: a type use says "depends on", not "how often".
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from operator import itemgetter
 
 from codesift.ingest.parse_common import GENERICS, SPACE, Scope, SourceText, bare
 from codesift.ingest.parse_imports import import_names
+from codesift.ingest.parse_types import type_names
 from codesift.model import Reference
 
 REFERENCE_CAP = 200
@@ -32,6 +35,7 @@ def build_references(refs: list[tuple[int, str, object]], scopes: list[Scope],
     scope = None
     line, seen = 1, 0  # lines counted up to byte `seen`: cheaper than node.start_point
     locals_of: dict[tuple[int, int], frozenset[str]] = {}
+    types_seen: set[tuple[str | None, str]] = set()
     for pos, kind, node in refs:
         if (i < n_scopes and scopes[i].start <= pos) or (stack and stack[-1].end <= pos):
             i = _enter(scopes, i, pos, stack)
@@ -42,6 +46,13 @@ def build_references(refs: list[tuple[int, str, object]], scopes: list[Scope],
             name = _callee(node, src)
             if name and name not in _NOT_CALLS:
                 out.append(Reference(kind, name[:REFERENCE_CAP], line, scope))
+            continue
+        if kind == "reference":
+            for name, start in type_names(node, ctx):
+                if (scope, name) not in types_seen:
+                    types_seen.add((scope, name))
+                    out.append(Reference(kind, name[:REFERENCE_CAP],
+                                         line + src.count(b"\n", pos, start), scope))
             continue
         if kind == "name_call":  # Ruby: a bare name is a call unless it is a local
             if not _ruby_local(node, ctx, locals_of):

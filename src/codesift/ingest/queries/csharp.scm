@@ -17,3 +17,13 @@
 (object_creation_expression type: (_) @ref.call)
 (using_directive) @ref.import
 (base_list (_) @ref.inherit)
+
+; type uses: parameter, return, field, local and property types, caught exceptions, and
+; the type arguments of `new` and of base types (`new Foo()` itself is a call)
+(parameter type: (_) @ref.reference)
+(method_declaration returns: (_) @ref.reference)
+(variable_declaration type: (_) @ref.reference)
+(property_declaration type: (_) @ref.reference)
+(catch_declaration type: (_) @ref.reference)
+(object_creation_expression type: (generic_name (type_argument_list) @ref.reference))
+(base_list (generic_name (type_argument_list) @ref.reference))

@@ -17,3 +17,17 @@
 ; embedded fields and embedded interfaces are Go's inheritance
 (field_declaration_list (field_declaration !name type: (_) @ref.inherit))
 (interface_type (type_elem . [(type_identifier) (qualified_type)] @ref.inherit .))
+
+; type uses: parameters and results (not a method's receiver), named fields, variables and
+; composite literals (`Cart{}`)
+(function_declaration parameters: (_) @ref.reference)
+(function_declaration result: (_) @ref.reference)
+(method_declaration parameters: (_) @ref.reference)
+(method_declaration result: (_) @ref.reference)
+(method_elem parameters: (_) @ref.reference)
+(method_elem result: (_) @ref.reference)
+(func_literal parameters: (_) @ref.reference)
+(func_literal result: (_) @ref.reference)
+(field_declaration name: (_) type: (_) @ref.reference)
+(var_spec type: (_) @ref.reference)
+(composite_literal type: (_) @ref.reference)

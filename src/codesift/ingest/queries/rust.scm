@@ -17,3 +17,12 @@
 (extern_crate_declaration name: (identifier) @ref.import)
 (impl_item trait: (_) @ref.implement)
 (trait_item bounds: (trait_bounds [(type_identifier) (scoped_type_identifier) (generic_type)] @ref.inherit))
+
+; type uses: parameters, returns, struct fields, `let` types and struct expressions
+(parameter type: (_) @ref.reference)
+(function_item return_type: (_) @ref.reference)
+(function_signature_item return_type: (_) @ref.reference)
+(field_declaration type: (_) @ref.reference)
+(ordered_field_declaration_list type: (_) @ref.reference)
+(let_declaration type: (_) @ref.reference)
+(struct_expression name: (_) @ref.reference)

@@ -41,3 +41,11 @@
 (extends_clause value: (_) @ref.inherit)
 (implements_clause (_) @ref.implement)
 (extends_type_clause type: (_) @ref.inherit)
+
+; type uses: every annotation (parameters, returns, fields, variables, property signatures),
+; type alias bodies and the type arguments of calls, `new` and `extends`
+(type_annotation) @ref.reference
+(type_alias_declaration value: (_) @ref.reference)
+(call_expression type_arguments: (_) @ref.reference)
+(new_expression type_arguments: (_) @ref.reference)
+(extends_clause type_arguments: (_) @ref.reference)
