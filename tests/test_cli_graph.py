@@ -124,3 +124,9 @@ def test_index_from_before_the_graph_gets_one(app: Path):
     assert graph_json(app, "callers", "login")["results"]
     info = json.loads(run("status", "--repo", str(app), "--json").stdout)
     assert info["graph"]["current"] and info["graph"]["edges"]["calls"] > 0
+
+
+def test_members_are_the_contains_edges(app: Path):
+    data = graph_json(app, "members", "Store")
+    assert [(r["symbol"], r["edge"]) for r in data["results"]] == [
+        ("app.store.Store.write", "contains"), ("app.store.Store._put", "contains")]

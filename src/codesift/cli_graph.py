@@ -63,6 +63,8 @@ _traversal("callers", "callers", "Who calls SYMBOL (with --depth, their callers 
 _traversal("callees", "callees", "What SYMBOL calls (with --depth, what those call).")
 _traversal("refs", "references", "Every recorded use of SYMBOL: calls, imports, base lists, type uses.",
            with_depth=False)
+_traversal("members", "members", "What SYMBOL contains: a class's methods, a module's classes.",
+           with_depth=False)
 _traversal("subclasses", "subclasses", "Classes that extend or implement SYMBOL.")
 _traversal("implementations", "implementations",
            "Implementations of an interface / base class, or overrides of a method.",

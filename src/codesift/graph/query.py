@@ -73,6 +73,16 @@ class GraphQueries:
         """Every recorded use: calls, imports, base-class lists, type uses."""
         return self._walk(roots, 1, min_confidence, ALL_KINDS, inbound=True)
 
+    def members(self, roots: Sequence[GraphNode], min_confidence: float = 0.0) -> list[GraphHit]:
+        """`contains` edges: the members a class, struct or module defines (from the
+        symbols' parent column; a Go type's methods wherever they are written)."""
+        out = []
+        for root in roots:
+            for row in self.symbols.children(root.symbol):
+                member = _node(row)
+                out.append(GraphHit(member, 1, root.symbol, "contains", member.start_line, 1.0))
+        return out
+
     def subclasses(self, roots: Sequence[GraphNode], depth: int = 1,
                    min_confidence: float = 0.0) -> list[GraphHit]:
         return self._walk(roots, depth, min_confidence, TYPES, inbound=True)

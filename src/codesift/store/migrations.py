@@ -131,6 +131,7 @@ def m004_graph_edges(db: sqlite3.Connection) -> None:
         CREATE INDEX edges_src ON edges(src_file, src);
         CREATE INDEX edges_bare ON edges(bare);
         CREATE INDEX symbols_qualname ON symbols(qualname);
+        CREATE INDEX symbols_parent ON symbols(parent);
         """
     )
 

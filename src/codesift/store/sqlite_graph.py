@@ -173,6 +173,12 @@ class SymbolLookup:
             " AND s.end_line >= ? ORDER BY s.end_line - s.start_line",
             (path_suffix, "%/" + _like_escape(path_suffix), line, line)).fetchall()
 
+    def children(self, qualname: str) -> list[tuple]:
+        """Definitions whose parent is `qualname` (a class's members, Go receiver methods)."""
+        return self.db.execute(
+            f"SELECT {self._COLUMNS} FROM symbols s JOIN files f ON f.id = s.file_id"
+            " WHERE s.parent = ? ORDER BY f.path, s.start_line", (qualname,)).fetchall()
+
     def one(self, path: str, qualname: str) -> tuple | None:
         return self.db.execute(
             f"SELECT {self._COLUMNS} FROM files f JOIN symbols s ON s.file_id = f.id"
