@@ -110,3 +110,30 @@ def test_a_newer_parser_re_parses_every_file_in_place(tmp_path: Path):
         assert store.get_meta("index_uuid") == uuid, "in place, not a rebuild"
         assert idx.graph().callers(idx.graph().find("helper"))
         assert idx.update().files_indexed == 0
+
+
+def test_an_interrupted_graph_pass_is_redone_whole(tmp_path: Path, monkeypatch):
+    root = write_tree(tmp_path / "repo", FILES)
+    update(root, tmp_path)
+    (root / "app/core.py").write_text("def helper():\n    return other()\n\n\ndef other():\n    return 2\n")
+    real = Resolver.resolve_file
+
+    def dies_midway(self, path):
+        raise KeyboardInterrupt  # as Ctrl-C once the full pass has emptied the table
+
+    with codesift.open_index(root, index_dir=tmp_path / "idx", dense=False) as idx:
+        idx.store().set_meta("graph_version", "0")  # force a full pass, then break it
+        monkeypatch.setattr(Resolver, "resolve_file", dies_midway)
+        with pytest.raises(KeyboardInterrupt):
+            idx.update()
+        monkeypatch.setattr(Resolver, "resolve_file", real)
+        with pytest.raises(codesift.CodesiftError, match="out of date"):
+            idx.graph()
+        summary = idx.update()
+        assert summary.graph.full
+        graph = idx.graph()
+        assert [h.node.symbol for h in graph.callers(graph.find("other"))] == ["app.core.helper"]
+        indexes = {r[0] for r in idx.store().db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'edges'")}
+        assert {"edges_dst", "edges_src", "edges_bare"} <= indexes
+        assert idx.check() == []

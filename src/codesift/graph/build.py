@@ -74,6 +74,7 @@ def update_graph(store, changed: Sequence[str], deleted: Sequence[str],
         if progress:
             progress("graph", min(start + BATCH, len(targets)), len(targets))
     with store.transaction():
+        tables.restore_indexes()  # also after a full pass that a kill interrupted
         store.set_meta("graph_version", GRAPH_VERSION)
     return GraphSummary(len(targets), n_edges, n_unresolved,
                         time.perf_counter() - started, full)

@@ -10,6 +10,13 @@ from collections.abc import Iterable, Sequence
 from ..graph.symtab import Def
 from ..model import Edge, Reference
 
+# The edges table's indexes as migration 4 made them. A full pass drops them and builds
+# them again after its inserts: one sort per index instead of 400k B-tree updates each.
+EDGE_INDEXES = {
+    "edges_dst": "edges(dst, dst_path)",
+    "edges_src": "edges(src_file, src)",
+    "edges_bare": "edges(bare)",
+}
 _EDGE_COLUMNS = "f.path, e.src, e.kind, e.name, e.line, e.dst_path, e.dst, e.confidence"
 
 
@@ -107,7 +114,14 @@ class GraphTables:
               e.line) for e in edges])
 
     def clear(self) -> None:
+        """Empty the table and drop its indexes (restore_indexes() puts them back)."""
         self.db.execute("DELETE FROM edges")
+        for name in EDGE_INDEXES:
+            self.db.execute(f"DROP INDEX IF EXISTS {name}")
+
+    def restore_indexes(self) -> None:
+        for name, target in EDGE_INDEXES.items():
+            self.db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
 
     # -- what graph queries read ---------------------------------------------------
 
