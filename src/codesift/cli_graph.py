@@ -11,12 +11,13 @@ from collections.abc import Callable
 import click
 
 from .cli_common import emit_json, friendly_errors, index_dir_option, repo_option
+from .graph.query import DEFAULT_MIN_CONFIDENCE
 
 depth_option = click.option("--depth", type=int, default=1, show_default=True,
                             help="How many hops to follow (1-10).")
 confidence_option = click.option(
-    "--min-confidence", type=float, default=0.0, show_default=True,
-    help="Leave out edges resolved less surely than this (1.0 = certain).")
+    "--min-confidence", type=float, default=DEFAULT_MIN_CONFIDENCE, show_default=True,
+    help="Leave out edges resolved less surely than this (1.0 = certain, 0 = every guess).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
 

@@ -18,6 +18,10 @@ from ..model import Edge, GraphHit, GraphNode
 from ..store.sqlite_graph import GraphTables, SymbolLookup
 
 MAX_DEPTH = 10
+# What the CLI shows by default: certain edges and guesses with at most two candidates.
+# On the stdlib's call sites it gives the best balance measured (F1 0.959 vs 0.921 with
+# every guess; bench/bench_graph.py, docs/benchmarks.md). The API defaults to everything.
+DEFAULT_MIN_CONFIDENCE = 0.3
 _POSITION = re.compile(r"^(?P<path>.+):(?P<line>\d+)$")
 _SEPARATORS = (".", "::", "#", "\\")
 CALLS = ("calls",)
