@@ -29,6 +29,20 @@ def test_dense_retriever_contributes(dense_repo: Path):
         assert hits[0].symbol.endswith("HttpClient.send")
 
 
+def test_a_filter_that_admits_everything_changes_nothing(dense_repo: Path):
+    # Unfiltered, the vectors are scanned on the embedding thread and BM25 reads FTS5 alone;
+    # filtered, both join the chunk rows here. The rankings must not depend on the path.
+    with codesift.open_index(dense_repo) as idx:
+        every_language = tuple(idx.status()["languages"])
+        for query in ("wait longer after each failed attempt", "parse_header", "session store"):
+            plain = idx.search(query, k=10)
+            filtered = idx.search(query, k=10, languages=every_language)
+            assert any("dense" in h.sources for h in plain)
+            assert [(h.path, h.start_line, h.sources) for h in plain] == \
+                [(h.path, h.start_line, h.sources) for h in filtered]
+            assert [h.score for h in plain] == pytest.approx([h.score for h in filtered])
+
+
 def test_unchanged_chunks_are_not_re_embedded(dense_repo: Path, tmp_path: Path):
     repo = tmp_path / "copy"
     shutil.copytree(dense_repo, repo)

@@ -83,6 +83,17 @@ def test_rows_are_unit_and_in_input_order(onnx_embedder: LocalEmbedder) -> None:
     assert onnx_embedder.embed_documents([]).shape == (0, 384)
 
 
+def test_query_vector_is_the_one_text_batch_vector(cache_dir: Path) -> None:
+    # embed_query tokenizes without the batch path (whose thread pool would compete with
+    # the retrievers for the CPU) and must still give exactly the batch path's vector,
+    # cut at its own window.
+    emb = LocalEmbedder(backend="onnx", cache_dir=cache_dir, max_tokens=16, query_max_tokens=16)
+    for text in SNIPPETS:
+        np.testing.assert_array_equal(emb.embed_query(text), emb.embed_documents([text])[0])
+    long_text = SNIPPETS[-1]  # far past 16 tokens: what follows the cut changes nothing
+    np.testing.assert_array_equal(emb.embed_query(long_text), emb.embed_query(long_text + " tail"))
+
+
 def test_semantic_sanity(onnx_embedder: LocalEmbedder) -> None:
     q = onnx_embedder.embed_query("read a json file")
     json_fn, cache_cls = onnx_embedder.embed_documents(SNIPPETS[:2])

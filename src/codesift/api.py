@@ -16,7 +16,7 @@ from .errors import CorruptIndexError, IndexError_, NoIndexError, PathError, Usa
 from .model import Filters, Hit
 from .retrieve.query import analyse
 from .retrieve.retrievers import (DenseRetriever, FrameRetriever, IdentifierRetriever,
-                                  LexicalRetriever, SymbolRetriever)
+                                  LexicalRetriever, SymbolRetriever, embed_and_scan)
 from .retrieve.search import SearchOptions, rank
 from .store.sqlite import SQLiteStore
 
@@ -183,16 +183,17 @@ class Index:
         options = SearchOptions(k=k, filters=filters, files=files,
                                 depth=max(100, k * 3))
         store = self.store()
-        return rank(store, self._retrievers(store, q.text), q, self.settings, options)
+        return rank(store, self._retrievers(store, q.text, options), q, self.settings, options)
 
-    def _retrievers(self, store: SQLiteStore, text: str) -> list:
+    def _retrievers(self, store: SQLiteStore, text: str, options: SearchOptions) -> list:
         # The dense retriever goes first: it starts embedding the query on a worker thread
         # (ONNX Runtime and SQLite both release the GIL) while the lexical ones run.
-        dense = self._dense_retriever(store, text)
+        dense = self._dense_retriever(store, text, options)
         return [LexicalRetriever(store), IdentifierRetriever(store), SymbolRetriever(store),
                 FrameRetriever(store), *([dense] if dense is not None else [])]
 
-    def _dense_retriever(self, store: SQLiteStore, text: str) -> DenseRetriever | None:
+    def _dense_retriever(self, store: SQLiteStore, text: str,
+                         options: SearchOptions) -> DenseRetriever | None:
         spec = store.get_meta("embedder_spec")
         if not self.settings.dense or not spec or not store.get_meta("embedder_id"):
             return None
@@ -202,8 +203,11 @@ class Index:
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codesift-embed")
-        vector = self._pool.submit(self._query_embedder.embed_query, text)
-        return DenseRetriever(store, vector, self._vectors)
+        # A filtered search needs the allowed ids from SQLite: that scan stays on this thread.
+        limit = 0 if options.filters.active else options.depth
+        pending = self._pool.submit(embed_and_scan, self._query_embedder.embed_query,
+                                    self._vectors, text, limit)
+        return DenseRetriever(store, pending, self._vectors, scanned_limit=limit)
 
     def _load_vectors(self, store: SQLiteStore) -> None:
         from .retrieve.dense_cache import load_or_build

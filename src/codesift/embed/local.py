@@ -188,7 +188,7 @@ class LocalEmbedder:
 
     def embed_query(self, text: str) -> Any:
         if self._layout is not None:
-            return self._onnx_encoder().encode([text], 1, None, self.query_max_tokens)[0]
+            return self._onnx_encoder().encode_one(text, self.query_max_tokens)
         return self._torch_encoder().encode([text], 1, None, self.query_max_tokens)[0]
 
     # -- backends, loaded on first use -------------------------------------------------

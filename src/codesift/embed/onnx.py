@@ -186,8 +186,7 @@ class OnnxEncoder:
                max_tokens: int | None = None) -> Any:
         import numpy as np
 
-        window = self.meta["max_seq_length"]
-        self.tokenizer.enable_truncation(min(window, max_tokens) if max_tokens else window)
+        self._set_window(max_tokens)
         if self.meta["do_lower_case"]:
             texts = [t.lower() for t in texts]
         # Sorting by length keeps padding small; tokenizing per batch keeps memory flat.
@@ -199,6 +198,21 @@ class OnnxEncoder:
             if progress is not None:
                 progress(min(start + batch_size, len(order)))
         return out
+
+    def encode_one(self, text: str, max_tokens: int | None = None) -> Any:
+        """One text (a query): the vector `encode([text])[0]` gives, from the same token ids.
+
+        `Tokenizer.encode` tokenizes on this thread; `encode_batch` wakes the tokenizers'
+        rayon pool, whose threads then spin on the other core while the lexical retrievers
+        run there beside the query embedding (~2 ms a query on 2 cores, docs/benchmarks.md)."""
+        self._set_window(max_tokens)
+        if self.meta["do_lower_case"]:
+            text = text.lower()
+        return self._run([self.tokenizer.encode(text)])[0]
+
+    def _set_window(self, max_tokens: int | None) -> None:
+        window = self.meta["max_seq_length"]
+        self.tokenizer.enable_truncation(min(window, max_tokens) if max_tokens else window)
 
     def _run(self, encodings: list[Any]) -> Any:
         import numpy as np

@@ -13,7 +13,7 @@ from ..store.sqlite import SQLiteStore
 from ..tokens import symbol_parts
 from .fuse import FUSERS
 from .query import Query
-from .retrievers import DEFAULT_DEPTH, Retriever
+from .retrievers import DEFAULT_DEPTH, Retriever, Scored
 
 CONTAINER_KINDS = frozenset({"class", "struct", "interface", "trait", "impl", "module",
                              "namespace", "enum", "object"})
@@ -33,13 +33,17 @@ class SearchOptions:
 
 def rank(store: SQLiteStore, retrievers: Sequence[Retriever], query: Query,
          settings: Settings, options: SearchOptions) -> list[Hit]:
-    rankings = {r.name: r.retrieve(query, options.filters, options.depth) for r in retrievers}
+    # The dense retriever comes last and waits for the query embedding, computed on a
+    # worker thread: what needs no embedding (the file prior, the candidates' rows) is
+    # read before that wait, off a hybrid query's critical path.
+    file_rank = _file_ranks(store, query, settings)
+    rankings, fetched = _retrieve(store, retrievers, query, options)
     weights = _weights(settings)
     scores = FUSERS[settings.fusion](rankings, weights, settings.rrf_k)
     if not scores:
         return []
-    rows = store.chunk_rows(scores)
-    _add_file_prior(store, query, rows, scores, settings)
+    rows = {cid: fetched[cid] for cid in scores if cid in fetched}
+    _add_file_prior(file_rank, query, rows, scores, settings)
     _apply_priors(query, rows, scores, settings)
     ordered = sorted(scores, key=lambda cid: (-scores[cid], cid))
     if _graph_ranking(store, query, ordered, rows, scores, settings):
@@ -73,20 +77,40 @@ def _graph_ranking(store: SQLiteStore, query: Query, ordered: list[int],
     return True
 
 
+def _retrieve(store: SQLiteStore, retrievers: Sequence[Retriever], query: Query,
+              options: SearchOptions) -> tuple[dict[str, Scored], dict[int, ChunkRow]]:
+    """Each retriever's ranking, in order, and the rows of the chunks they name, read as
+    each ranking arrives."""
+    rankings: dict[str, Scored] = {}
+    rows: dict[int, ChunkRow] = {}
+    for retriever in retrievers:
+        ranking = retriever.retrieve(query, options.filters, options.depth)
+        rankings[retriever.name] = ranking
+        rows.update(store.chunk_rows([cid for cid, _ in ranking if cid not in rows]))
+    return rankings, rows
+
+
 def _weights(settings: Settings) -> dict[str, float]:
     return {"lexical": settings.weight_lexical, "identifiers": settings.weight_identifiers,
             "dense": settings.weight_dense, "symbol": settings.weight_symbol,
             "frames": settings.weight_symbol}
 
 
-def _add_file_prior(store: SQLiteStore, query: Query, rows: dict[int, ChunkRow],
+def _file_ranks(store: SQLiteStore, query: Query, settings: Settings) -> dict[str, int]:
+    """path -> rank of the file under whole-file BM25 ({} when the prior is off)."""
+    if settings.weight_file <= 0 or not query.terms:
+        return {}
+    files = store.lexical_files(store.selective_terms(query.terms), DEFAULT_DEPTH)
+    return {path: rank for rank, (path, _) in enumerate(files, start=1)}
+
+
+def _add_file_prior(file_rank: dict[str, int], query: Query, rows: dict[int, ChunkRow],
                     scores: dict[int, float], settings: Settings) -> None:
     """Whole-file BM25 finds the right file better than chunk BM25 does; its rank adds a
     fused share to every candidate chunk of that file."""
     if settings.weight_file <= 0 or not query.terms:
         return
-    files = store.lexical_files(store.selective_terms(query.terms), DEFAULT_DEPTH)
-    file_rank = {path: rank for rank, (path, _) in enumerate(files, start=1)}
+    file_rank = dict(file_rank)
     for path in query.paths:  # a file the user names outranks any BM25 evidence
         for known in file_rank.keys() | {r.path for r in rows.values()}:
             if known == path or known.endswith("/" + path):
