@@ -185,9 +185,7 @@ SPECS = {
     src/report.ts - imports src/util/format.ts -  <- ./util/format as fmt
     src/report.ts - imports src/shapes/shape.ts Shape  <- ./shapes:Shape
     src/report.ts caption calls src/util/format.ts square  <- fmt.square
-    src/report.ts caption calls src/shapes/shape.ts Shape.name 0.1333  <- shape.name
-    src/report.ts caption calls src/shapes/shape.ts BaseShape.name 0.1333  <- shape.name
-    src/report.ts caption calls src/shapes/square.ts Square.name 0.1333  <- shape.name
+    src/report.ts caption calls src/shapes/shape.ts Shape.name  <- shape.name
     src/report.ts caption references src/shapes/shape.ts Shape  <- Shape
     src/shapes/circle.ts - imports src/shapes/shape.ts BaseShape  <- ./shape:BaseShape
     src/shapes/circle.ts - imports src/util/math.ts square  <- ../util/math:square as sq
@@ -268,7 +266,7 @@ SPECS = {
     model/Model.java com.acme.shop.model.Model.store calls model/Audit.java com.acme.shop.model.Audit.record  <- Audit.record
     model/Model.java com.acme.shop.model.Model.store calls model/Entity.java com.acme.shop.model.Entity.id  <- id
     model/Rules.java com.acme.shop.model.Rules.evenTotal calls util/Numbers.java com.acme.shop.util.Numbers.isEven  <- isEven
-    model/Rules.java com.acme.shop.model.Rules.evenTotal calls model/Order.java com.acme.shop.model.Order.total 0.4  <- order.total
+    model/Rules.java com.acme.shop.model.Rules.evenTotal calls model/Order.java com.acme.shop.model.Order.total  <- order.total
     model/Rules.java com.acme.shop.model.Rules.evenTotal references model/Order.java com.acme.shop.model.Order  <- Order
     model/Order.java - imports util/Text.java com.acme.shop.util.Text  <- com.acme.shop.util.Text
     model/Order.java - imports util/Numbers.java com.acme.shop.util.Numbers.parse  <- com.acme.shop.util.Numbers.parse

@@ -218,8 +218,8 @@ def test_a_central_function_outranks_a_leaf(shop):
 def test_a_central_function_outranks_a_leaf_on_click(click_map_index):
     m = click_map_index.repo_map(100_000)
     ranks = {s: e["rank"] for s, e in entries(m).items()}
-    assert ranks["click.utils.echo"] <= 3  # called from everywhere
-    assert ranks["click.core.Command"] <= 10
+    assert ranks["click.utils.echo"] <= 10  # called from everywhere (the core classes lead)
+    assert ranks["click.core.Command"] <= 10 and ranks["click.core.Context"] <= 5
     assert ranks["click.utils.echo"] < ranks["click.termui.clear"]  # called from nowhere
     first = m.files[0]
     assert first.path.startswith("src/click/")

@@ -24,7 +24,7 @@ from .resolve import Resolver, bare_name
 from .symtab import SymbolTable
 from .symtab_lazy import LazySymbolTable
 
-GRAPH_VERSION = "3"  # bump when resolution rules change: graphs are redone
+GRAPH_VERSION = "4"  # bump when resolution rules change: graphs are redone
 BATCH = 256
 LAZY_MAX_FILES = 64
 Progress = Callable[[str, int, int], None]

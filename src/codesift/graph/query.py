@@ -55,7 +55,7 @@ class GraphQueries:
             raise SymbolNotFoundError(
                 f"no definition named {text!r} in this index",
                 hint="try `codesift graph defs NAME` or `codesift search` to find its name")
-        return [_node(r) for r in rows]
+        return _one_per_node(rows)
 
     def node(self, path: str, qualname: str) -> GraphNode:
         if not qualname:
@@ -179,6 +179,18 @@ class GraphQueries:
                 out.append(GraphHit(_node(row), hit.depth, hit.via, hit.edge, hit.line,
                                     hit.confidence, hit.seen_before))
         return out
+
+
+def _one_per_node(rows) -> list[GraphNode]:
+    """A qualname defined several times in one file (typing overloads, if/else twins) is
+    one graph node: keep its widest definition, in the order first seen."""
+    best: dict[tuple[str, str], GraphNode] = {}
+    for row in rows:
+        n = _node(row)
+        old = best.get((n.path, n.symbol))
+        if old is None or n.end_line - n.start_line > old.end_line - old.start_line:
+            best[(n.path, n.symbol)] = n
+    return list(best.values())
 
 
 def _check_depth(depth: int) -> None:

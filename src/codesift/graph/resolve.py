@@ -70,6 +70,34 @@ _EDGE_KIND = {"call": "calls", "import": "imports", "inherit": "inherits",
 # What a type use may name: a type, never an impl block, a function or a module.
 _TYPE_KINDS = CLASSLIKE - {"impl"}
 
+# A parameter's declared type in a signature, per language ("name: Type", "Type name",
+# "name *Type"); quotes (Python forward references) and Optional[...] are looked through.
+_TYPE_NAME = r"(?P<type>[A-Za-z_][\w.:]*)"
+
+
+def _colon_typed(name: str) -> re.Pattern:
+    return re.compile(rf"[(,\s\*&]{re.escape(name)}\s*\??:\s*(?:&\s*(?:mut\s+)?)?"
+                      rf"[\"']?(?:(?:\w+\.)?Optional\[)?{_TYPE_NAME}")
+
+
+def _prefix_typed(name: str) -> re.Pattern:
+    return re.compile(rf"{_TYPE_NAME}(?:<[^>]*>)?\s+{re.escape(name)}\s*[,)=]")
+
+
+def _go_typed(name: str) -> re.Pattern:
+    return re.compile(rf"[(,]\s*{re.escape(name)}\s+\*?{_TYPE_NAME}")
+
+
+_PARAMETER_TYPE = {
+    "python": functools.lru_cache(maxsize=4096)(_colon_typed),
+    "typescript": functools.lru_cache(maxsize=4096)(_colon_typed),
+    "tsx": functools.lru_cache(maxsize=4096)(_colon_typed),
+    "rust": functools.lru_cache(maxsize=4096)(_colon_typed),
+    "java": functools.lru_cache(maxsize=4096)(_prefix_typed),
+    "csharp": functools.lru_cache(maxsize=4096)(_prefix_typed),
+    "go": functools.lru_cache(maxsize=4096)(_go_typed),
+}
+
 RefsOf = Callable[[str], list[Reference]]
 
 
@@ -93,12 +121,15 @@ class Resolver:
             src = ref.scope or ""
             if not any(isinstance(t, Def) or t.paths for t, _ in found):
                 edges.append(Edge(kind, path, src, ref.name, ref.line))
+            # Overloads and if/else twins are one node (path, qualname): one edge, summed.
+            targets: dict[tuple[str, str], float] = {}
             for target, conf in found:
                 if isinstance(target, Module) and not target.paths:
                     continue  # a package with no indexed file of its own
-                dst_path, dst = node(target)
-                edges.append(Edge(kind, path, src, ref.name, ref.line, dst_path, dst,
-                                  round(conf, 4)))
+                key = node(target)
+                targets[key] = min(CERTAIN, targets.get(key, 0.0) + conf)
+            edges.extend(Edge(kind, path, src, ref.name, ref.line, dst_path, dst, round(conf, 4))
+                         for (dst_path, dst), conf in targets.items())
         return edges
 
     def resolve(self, path: str, ref: Reference) -> Candidates:
@@ -136,6 +167,10 @@ class Resolver:
             return self._descend(path, [(owner, CERTAIN)], rest) or self._guess(path, rest[-1])
         if head in _SUPER.get(self._language(path), _SUPER_DEFAULT):
             return self._super(path, scope, rest)
+        if rest:
+            typed = self._typed_parameter(path, scope, head)
+            if typed:
+                return self._descend(path, typed, rest) or self._guess(path, rest[-1])
         if "(" in head or "[" in head:  # f().g, a[0].h: the receiver's type is unknown
             return self._guess(path, rest[-1]) if rest else []
         found = self._bare(path, scope, head, "any" if rest else wanted)
@@ -156,6 +191,20 @@ class Resolver:
         if found and all(isinstance(t, Module) for t, _ in found):
             return []
         return self._guess(path, parts[-1])
+
+    def _typed_parameter(self, path: str, scope: str | None, name: str) -> Candidates:
+        """`ctx.invoke()` where the enclosing function declares `ctx: Context` (or
+        `Context ctx`, `ctx *Context`): the receiver's type, as the signature names it."""
+        d = self.table.in_file(path, scope) if scope else None
+        if d is None or d.kind not in CALLABLE or not d.signature:
+            return []
+        pattern = _PARAMETER_TYPE.get(self._language(path))
+        m = pattern(name).search(d.signature) if pattern else None
+        if not m:
+            return []
+        parts = [p for p in _SPLIT.split(m.group("type")) if p]
+        found = self._dotted(path, d.parent, m.group("type"), parts, "type") if parts else []
+        return [(t, c) for t, c in found if isinstance(t, Def) and t.kind in _TYPE_KINDS]
 
     def _guess(self, path: str, method: str) -> Candidates:
         if self._language(path) == "python" and _clean(method) in _BUILTIN_METHODS:
