@@ -32,8 +32,8 @@ demo: $(STAMP) $(DEMO_DIR)
 	printf 'Traceback (most recent call last):\n  File "/usr/lib/python3/site-packages/click/core.py", line 1078, in main\n    rv = self.invoke(ctx)\n  File "/usr/lib/python3/site-packages/click/termui.py", line 168, in prompt\n    value = prompt_func(prompt)\nclick.exceptions.Abort\n' | $(VENV)/bin/codesift search - --repo $(DEMO_DIR) -k 3
 	@echo; echo '$$ codesift graph callers resolve_envvar_value --depth 2'
 	$(VENV)/bin/codesift graph callers resolve_envvar_value --depth 2 --repo $(DEMO_DIR)
-	@echo; echo '$$ codesift graph path Command.main Context.invoke'
-	$(VENV)/bin/codesift graph path Command.main Context.invoke --repo $(DEMO_DIR)
+	@echo; echo '$$ codesift graph path BaseCommand.main get_completion_class'
+	$(VENV)/bin/codesift graph path BaseCommand.main get_completion_class --repo $(DEMO_DIR)
 	@echo; echo '$$ codesift map --budget 400'
 	$(VENV)/bin/codesift map --budget 400 --repo $(DEMO_DIR)
 	@echo; $(VENV)/bin/codesift status --repo $(DEMO_DIR)

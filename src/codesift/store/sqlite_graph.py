@@ -196,7 +196,7 @@ class SymbolLookup:
     def one(self, path: str, qualname: str) -> tuple | None:
         return self.db.execute(
             f"SELECT {self._COLUMNS} FROM files f JOIN symbols s ON s.file_id = f.id"
-            " WHERE f.path = ? AND s.qualname = ? ORDER BY s.start_line LIMIT 1",
+            " WHERE f.path = ? AND s.qualname = ? ORDER BY s.end_line - s.start_line DESC LIMIT 1",
             (path, qualname)).fetchone()
 
 
