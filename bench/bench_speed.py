@@ -106,17 +106,11 @@ def warm_queries(corpus: Path, index_dir: Path, dense: bool) -> list[list[float]
     document frequency is looked up and cached), the second is a long-lived server's case."""
     import codesift
     idx = codesift.open_index(corpus, index_dir=str(index_dir), dense=dense)
-    idx.search(QUERIES[0])  # warm-up: loads the vectors and the query model
-    passes = []
-    for _ in range(2):
-        times = []
-        for query in QUERIES:
-            started = time.perf_counter()
-            idx.search(query, k=10)
-            times.append((time.perf_counter() - started) * 1000)
-        passes.append(times)
-    idx.close()
-    return passes
+    from bench_queries import run_passes
+    try:
+        return run_passes(idx, QUERIES, 2)
+    finally:
+        idx.close()
 
 
 def cli_search(corpus: Path, index_dir: Path, rounds: int = 10) -> tuple[list[float], float]:

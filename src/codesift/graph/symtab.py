@@ -50,9 +50,11 @@ class SymbolTable:
             if d.parent:
                 self.children[d.parent].append(d)
                 self._members[(d.parent, d.name)].append(d)
-        self._located = {(d.path, d.qualname): d for d in reversed(self._all(defs_seen=self.by_path))}
+        everything = [d for ds in self.by_path.values() for d in ds]
+        # The first definition of a qualname in a file wins, as LazySymbolTable.in_file's.
+        self._located = {(d.path, d.qualname): d for d in reversed(everything)}
         self._top: dict[tuple[str, str], list[Def]] = defaultdict(list)
-        for d in self._all(self.by_path):
+        for d in everything:
             if self._is_top(d):
                 self._top[(d.path, d.name)].append(d)
         self.modules = _module_index(languages, self.by_path)
@@ -83,10 +85,6 @@ class SymbolTable:
 
     def in_file(self, path: str, qualname: str) -> Def | None:
         return self._located.get((path, qualname))
-
-    @staticmethod
-    def _all(defs_seen: dict[str, list[Def]]) -> list[Def]:
-        return [d for ds in defs_seen.values() for d in ds]
 
     def children_named(self, parent: str, name: str) -> list[Def]:
         return self._members.get((parent, name), [])
