@@ -47,12 +47,12 @@ def update_graph(store, changed: Sequence[str], deleted: Sequence[str],
     started = time.perf_counter()
     tables = GraphTables(store.db)
     full = store.get_meta("graph_version") != GRAPH_VERSION
+    if not full and not changed and not deleted:
+        return GraphSummary(0, 0, 0, 0.0, False)  # a no-op `codesift index` reads nothing
     languages = tables.languages()
     if full:
         targets = sorted(languages)
     else:
-        if not changed and not deleted:
-            return GraphSummary(0, 0, 0, 0.0, False)
         targets = sorted(_affected(tables, changed, before) & set(languages))
     with store.transaction():
         store.set_meta("graph_version", "stale")

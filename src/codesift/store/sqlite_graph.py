@@ -126,19 +126,18 @@ class GraphTables:
     # -- what graph queries read ---------------------------------------------------
 
     def edges_into(self, path: str, qualname: str, kinds: Sequence[str]) -> list[Edge]:
+        return self._edges("e.dst = ? AND e.dst_path = ?", (qualname, path), kinds,
+                           "f.path, e.line")
+
+    def edges_from(self, path: str, qualname: str, kinds: Sequence[str]) -> list[Edge]:
+        """Edges whose reference sits directly in `qualname` (not in nested definitions)."""
+        return self._edges("f.path = ? AND e.src = ?", (path, qualname), kinds, "e.line")
+
+    def _edges(self, where: str, params: tuple, kinds: Sequence[str], order: str) -> list[Edge]:
         marks = ",".join("?" * len(kinds))
         return [_edge(r) for r in self.db.execute(
             f"SELECT {_EDGE_COLUMNS} FROM edges e JOIN files f ON f.id = e.src_file"
-            f" WHERE e.dst = ? AND e.dst_path = ? AND e.kind IN ({marks})"
-            " ORDER BY f.path, e.line", (qualname, path, *kinds))]
-
-    def edges_from(self, path: str, qualname: str, kinds: Sequence[str]) -> list[Edge]:
-        """Edges whose reference sits in `qualname` or in a definition nested inside it."""
-        marks = ",".join("?" * len(kinds))
-        return [_edge(r) for r in self.db.execute(
-            f"SELECT {_EDGE_COLUMNS} FROM files f JOIN edges e ON e.src_file = f.id"
-            f" WHERE f.path = ? AND e.src = ? AND e.kind IN ({marks})"
-            " ORDER BY e.line", (path, qualname, *kinds))]
+            f" WHERE {where} AND e.kind IN ({marks}) ORDER BY {order}", (*params, *kinds))]
 
     def counts(self) -> dict[str, int]:
         """Edges by kind, plus how many references stayed unresolved."""
