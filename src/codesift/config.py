@@ -42,6 +42,20 @@ class Settings:
     graph_expand: float = 0.0  # share of a top hit's score passed to its callers and callees
     graph_prior: float = 0.0  # boost for definitions many places call (log in-degree)
     max_query_chars: int = 20_000
+    # Secrets found by content at index time are stored redacted (ingest/secrets.py).
+    redact_secrets: bool = True
+    # Context packing (pack.py): default budget and the token counter's name.
+    context_budget: int = 4000
+    tokenizer: str = "auto"
+    # The LLM for answers (llm.py): any OpenAI-compatible chat-completions endpoint.
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_model: str | None = None
+    llm_temperature: float = 0.0
+    llm_max_tokens: int = 1024
+    llm_timeout: float = 60.0
+    llm_fallbacks: tuple[str, ...] = field(default=())  # further endpoints, tried in order
+    llm_cache: bool = True
     extra_ignores: tuple[str, ...] = field(default=())
 
     def with_overrides(self, **overrides: Any) -> Settings:

@@ -136,8 +136,41 @@ def m004_graph_edges(db: sqlite3.Connection) -> None:
     )
 
 
+def m005_llm_cache(db: sqlite3.Connection) -> None:
+    # Answers from the LLM, keyed by a hash of (endpoint model, full request): asking the
+    # same question of the same index state twice costs nothing the second time.
+    run_script(
+        db,
+        """
+        CREATE TABLE llm_cache (
+            key TEXT PRIMARY KEY,       -- sha256 of model + messages + sampling parameters
+            model TEXT NOT NULL,
+            created_at REAL NOT NULL,   -- unix time
+            response TEXT NOT NULL      -- the answer text (JSON when structured)
+        );
+        """
+    )
+
+
+def m006_redactions(db: sqlite3.Connection) -> None:
+    # Secrets found at index time: where and of which kind, never the value. Deleted with
+    # the file, so a re-indexed file reports only what it still contains.
+    run_script(
+        db,
+        """
+        CREATE TABLE redactions (
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            line INTEGER NOT NULL,
+            kind TEXT NOT NULL          -- detector's name: "AWS Access Key", "Private Key", ...
+        );
+        CREATE INDEX redactions_file ON redactions(file_id);
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
-    m001_initial, m002_file_mtime, m003_vector_lookup_index, m004_graph_edges)
+    m001_initial, m002_file_mtime, m003_vector_lookup_index, m004_graph_edges,
+    m005_llm_cache, m006_redactions)
 
 
 def apply_migrations(db: sqlite3.Connection) -> int:
