@@ -67,6 +67,39 @@ def test_stale_sidecar_is_rebuilt(dense_repo: Path, tmp_path: Path):
     assert (repo / ".codesift" / "vectors").exists()
 
 
+def test_stale_sidecar_is_patched_to_what_a_rebuild_gives(dense_repo: Path, tmp_path: Path,
+                                                           monkeypatch):
+    import numpy as np
+
+    from codesift.store.sqlite import SQLiteStore
+
+    from codesift.retrieve.dense_cache import load_or_build
+    repo = tmp_path / "copy"
+    shutil.copytree(dense_repo, repo)
+    client = repo / "pkg/client.py"
+    original = client.read_text()
+    with codesift.open_index(repo) as idx:
+        for step in range(3):
+            # The same file re-indexed gets the highest chunk ids again: SQLite reuses the
+            # ids of the rows just deleted for other texts, which the patch must notice.
+            client.write_text(original.replace("def ", f"def v{step}_", 2)
+                              + f"\n\ndef step_{step}():\n    return {step}\n")
+            if step == 2:
+                (repo / "pkg/extra.py").write_text("def brand_new():\n    return 'x'\n")
+            with monkeypatch.context() as m:  # the update must patch, not re-read every vector
+                m.setattr(SQLiteStore, "vector_matrix", None)
+                idx.update()
+            store = idx.store()
+            dim = int(store.get_meta("embedder_dim"))
+            patched = load_or_build(store, repo / ".codesift", store.state_key(), dim)
+            ids, matrix, tags = store.vector_matrix(dim)
+            order = np.argsort(ids)
+            assert np.array_equal(patched.ids, ids[order])
+            assert np.array_equal(patched.tags, tags[order])
+            assert np.array_equal(np.asarray(patched.vectors), matrix[order])
+        assert idx.search("step_2", k=1)[0].symbol.endswith("step_2")
+
+
 def test_other_embedder_is_refused_then_rebuilt(dense_repo: Path, tmp_path: Path):
     repo = tmp_path / "copy"
     shutil.copytree(dense_repo, repo)

@@ -19,7 +19,7 @@ import numpy as np
 # Exact search over a memory-mapped matrix costs ~30 ms at 100k x 384 and nothing to load;
 # an hnswlib graph answers in < 1 ms but takes ~180 ms to load at 100k (bench_vectors.py).
 EXACT_MAX = 100_000
-FORMAT = 1
+FORMAT = 2  # 2: rows carry tags (a fingerprint of what each vector embeds)
 # ef 64 gave recall@10 0.88 at 100k on near-duplicate-heavy vectors, ef 128 gave 0.96.
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF = 16, 128, 128
 _OVERFETCH_LIMIT = 4096  # past this many ANN candidates a filtered query goes exact
@@ -28,7 +28,9 @@ _OVERFETCH_LIMIT = 4096  # past this many ANN candidates a filtered query goes e
 class VectorIndex:
     """Cosine search over unit vectors keyed by int64 ids.
 
-    ann: "auto" (HNSW above exact_max vectors), "hnsw" or "exact".
+    ann: "auto" (HNSW above exact_max vectors), "hnsw" or "exact". `tags` (int64, one
+    per row, optional) travel with the rows and the sidecar: the owner's fingerprint of
+    what each vector embeds, so a stale sidecar can be patched rather than rebuilt.
     """
 
     def __init__(
@@ -38,17 +40,23 @@ class VectorIndex:
         *,
         ann: str = "auto",
         exact_max: int = EXACT_MAX,
+        tags: np.ndarray | None = None,
         _graph: Any = None,
     ) -> None:
         ids = np.asarray(ids, dtype=np.int64)
         if vectors.ndim != 2 or len(ids) != len(vectors):
             raise ValueError(f"ids {ids.shape} and vectors {vectors.shape} do not match")
+        if tags is not None:
+            tags = np.asarray(tags, dtype=np.int64)
+            if tags.shape != ids.shape:
+                raise ValueError(f"tags {tags.shape} and ids {ids.shape} do not match")
         if len(ids) and not bool(np.all(ids[1:] > ids[:-1])):  # sorted ids: searchsorted maps id -> row
             order = np.argsort(ids, kind="stable")
             ids, vectors = ids[order], vectors[order]
+            tags = None if tags is None else tags[order]
             if np.any(ids[1:] == ids[:-1]):
                 raise ValueError("duplicate ids")
-        self.ids, self.exact_max = ids, exact_max
+        self.ids, self.tags, self.exact_max = ids, tags, exact_max
         self.vectors = vectors if vectors.dtype == np.float32 else vectors.astype(np.float32)
         self.graph = _graph
         if self.graph is None and len(ids) and (ann == "hnsw" or (ann == "auto" and len(ids) > exact_max)):
@@ -120,27 +128,34 @@ class VectorIndex:
         files = {"ids": f"ids-{tag}.npy", "vectors": f"vectors-{tag}.npy"}
         _atomic(folder / files["ids"], lambda p: _save_npy(p, self.ids))
         _atomic(folder / files["vectors"], lambda p: _save_npy(p, self.vectors))
+        if self.tags is not None:
+            files["tags"] = f"tags-{tag}.npy"
+            _atomic(folder / files["tags"], lambda p: _save_npy(p, self.tags))
         if self.graph is not None:
             files["hnsw"] = f"hnsw-{tag}.bin"
             _atomic(folder / files["hnsw"], lambda p: self.graph.save_index(p))
         meta = {"format": FORMAT, "generation": str(generation), "n": len(self.ids), "dim": self.dim, "files": files}
         _atomic(folder / "meta.json", lambda p: Path(p).write_text(json.dumps(meta)))
         for path in folder.iterdir():
-            if path.name.startswith(("ids-", "vectors-", "hnsw-")) and path.name not in files.values():
+            if path.name.startswith(("ids-", "vectors-", "hnsw-", "tags-")) \
+                    and path.name not in files.values():
                 path.unlink(missing_ok=True)
 
     @classmethod
     def load(
-        cls, directory: str | os.PathLike[str], expected_generation: str | int, *, with_graph: bool = True
+        cls, directory: str | os.PathLike[str], expected_generation: str | int | None, *,
+        with_graph: bool = True
     ) -> VectorIndex | None:
-        """The saved index if it is complete and of `expected_generation`, else None.
+        """The saved index if it is complete and of `expected_generation` (None: of any
+        generation, for patching), else None.
         Vectors are memory-mapped, so loading costs little whatever the size. A one-shot
         process (a CLI search) should pass with_graph=False: reading the graph costs more
         than one exact scan at every size measured."""
         folder = Path(directory)
         try:
             meta = json.loads((folder / "meta.json").read_text())
-            if meta.get("format") != FORMAT or meta.get("generation") != str(expected_generation):
+            if meta.get("format") != FORMAT or (
+                    expected_generation is not None and meta.get("generation") != str(expected_generation)):
                 return None
             n, dim, files = int(meta["n"]), int(meta["dim"]), meta["files"]
             ids = np.load(folder / files["ids"], allow_pickle=False)
@@ -149,10 +164,13 @@ class VectorIndex:
                 return None
             if n > 1 and not bool(np.all(ids[1:] > ids[:-1])):
                 return None
+            tags = np.load(folder / files["tags"], allow_pickle=False) if "tags" in files else None
+            if tags is not None and tags.shape != (n,):
+                return None
             graph = None
             if "hnsw" in files and with_graph:
                 graph = _load_hnsw(folder / files["hnsw"], dim, n)
-            return cls(ids, vectors, ann="exact", _graph=graph)
+            return cls(ids, vectors, ann="exact", tags=tags, _graph=graph)
         except (OSError, ValueError, KeyError, TypeError, RuntimeError, json.JSONDecodeError):
             return None
 

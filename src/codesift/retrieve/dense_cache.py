@@ -1,17 +1,21 @@
 """The vector search structure behind the dense retriever, cached beside the database.
 
 SQLite holds the vectors (the truth); a sidecar VectorIndex keyed by the index
-generation makes a cold CLI search fast and is rebuilt whenever it is stale.
+generation makes a cold CLI search fast and is patched or rebuilt whenever it is stale.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from ..store.sqlite import SQLiteStore
-from ..vectors import VectorIndex
+from ..vectors import EXACT_MAX, VectorIndex
 
 SIDECAR_DIRNAME = "vectors"
+# Patching copies the rows it keeps; past this share of new rows a rebuild reads less.
+_PATCH_MAX_NEW = 0.5
 
 
 def load_or_build(store: SQLiteStore, index_dir: Path, generation: str, dim: int, *,
@@ -22,10 +26,43 @@ def load_or_build(store: SQLiteStore, index_dir: Path, generation: str, dim: int
     cached = VectorIndex.load(folder, expected_generation=generation, with_graph=with_graph)
     if cached is not None:
         return cached
-    ids, matrix = store.vector_matrix(dim)
-    index = VectorIndex(ids, matrix, ann="auto" if with_graph else "exact")
+    index = _patched(store, folder, dim)
+    if index is None:
+        ids, matrix, tags = store.vector_matrix(dim)
+        index = VectorIndex(ids, matrix, ann="auto" if with_graph else "exact", tags=tags)
     try:
         index.save(folder, generation=generation)
     except OSError:
         pass  # a read-only index dir still searches, just without the cache
     return index
+
+
+def _patched(store: SQLiteStore, folder: Path, dim: int) -> VectorIndex | None:
+    """The stale sidecar brought up to date: rows whose chunk still has the same text are
+    kept, vectors are read from SQLite only for new chunks. A one-file re-index then reads
+    a few vectors instead of all of them (tens of MB on a large repository). None when
+    there is nothing usable to patch, or an HNSW graph would have to be rebuilt anyway."""
+    previous = VectorIndex.load(folder, expected_generation=None, with_graph=False)
+    if previous is None or previous.tags is None or previous.dim != dim:
+        return None
+    ids, tags = store.vector_keys()
+    if len(ids) > EXACT_MAX or len(previous) > EXACT_MAX:
+        return None
+    order = np.argsort(ids, kind="stable")
+    ids, tags = ids[order], tags[order]
+    rows = np.searchsorted(ids, previous.ids)
+    inside = rows < len(ids)
+    rows_in = np.where(inside, rows, 0)
+    keep = inside & (ids[rows_in] == previous.ids) & (tags[rows_in] == previous.tags)
+    matched = np.zeros(len(ids), dtype=bool)
+    matched[rows_in[keep]] = True
+    new_ids = ids[~matched]
+    if len(new_ids) > _PATCH_MAX_NEW * max(len(ids), 1):
+        return None
+    add_ids, add_vectors, add_tags = store.vectors_of(new_ids.tolist(), dim)
+    if len(add_ids) != len(new_ids):
+        return None  # the database changed under us: rebuild from it
+    return VectorIndex(
+        np.concatenate([previous.ids[keep], add_ids]),
+        np.vstack([np.asarray(previous.vectors[keep]), add_vectors]),
+        ann="exact", tags=np.concatenate([previous.tags[keep], add_tags]))

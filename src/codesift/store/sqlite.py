@@ -235,15 +235,33 @@ class SQLiteStore:
             "DELETE FROM vectors WHERE text_hash NOT IN (SELECT text_hash FROM chunks)")
         return cur.rowcount
 
-    def vector_matrix(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
-        import numpy as np
+    _VECTOR_JOIN = (" FROM chunks c INDEXED BY chunks_test_hash"
+                    " JOIN vectors v ON v.text_hash = c.text_hash WHERE c.is_test IN (0, 1)")
+
+    def vector_matrix(self, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every chunk that has a vector: (ids, vectors, tags); see `vector_keys`."""
         # The narrow index holds (text_hash, id); VectorIndex sorts the ids itself.
-        rows = self.db.execute(
-            "SELECT c.id, v.vec FROM chunks c INDEXED BY chunks_test_hash"
-            " JOIN vectors v ON v.text_hash = c.text_hash WHERE c.is_test IN (0, 1)").fetchall()
+        rows = self.db.execute("SELECT c.id, c.text_hash, v.vec" + self._VECTOR_JOIN).fetchall()
+        return _vector_rows(rows, dim)
+
+    def vector_keys(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, tags) of every chunk that has a vector, without reading the vectors. A tag
+        is the first 8 bytes of the chunk's text hash: a chunk id SQLite reuses for other
+        text gets another tag, so a cached vector is never matched to the wrong chunk."""
+        import numpy as np
+        rows = self.db.execute("SELECT c.id, c.text_hash" + self._VECTOR_JOIN).fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-        return ids, matrix.reshape(len(rows), dim) if rows else np.zeros((0, dim), np.float32)
+        return ids, _tags(r[1] for r in rows)
+
+    def vectors_of(self, ids: Sequence[int], dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ids, vectors, tags) of the given chunks that have a vector."""
+        rows: list = []
+        for start in range(0, len(ids), 500):
+            part = [int(i) for i in ids[start:start + 500]]
+            rows += self.db.execute(
+                "SELECT c.id, c.text_hash, v.vec" + self._VECTOR_JOIN +
+                f" AND c.id IN ({','.join('?' * len(part))})", part).fetchall()
+        return _vector_rows(rows, dim)
 
     # -- reads for retrieval -----------------------------------------------------------
 
@@ -404,3 +422,17 @@ def _filter_sql(filters: Filters | None) -> tuple[str, list]:
     if filters.exclude_tests:
         clauses.append("c.is_test = 0")
     return "".join(" AND " + c for c in clauses), params
+
+
+def _tags(hashes) -> np.ndarray:
+    import numpy as np
+    data = b"".join(bytes(h[:8]).ljust(8, b"\0") for h in hashes)
+    return np.frombuffer(data, dtype=np.int64).copy()
+
+
+def _vector_rows(rows: list, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    import numpy as np
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32)
+    matrix = matrix.reshape(len(rows), dim) if rows else np.zeros((0, dim), np.float32)
+    return ids, matrix, _tags(r[1] for r in rows)
