@@ -9,7 +9,15 @@
     │   ├── NoIndexError          no index has been built for this repository yet
     │   ├── CorruptIndexError     the database is damaged or not a codesift index
     │   └── EmbedderMismatchError the index was built with another embedding model
-    └── EmbedderError             the embedding model or endpoint failed
+    ├── EmbedderError             the embedding model or endpoint failed
+    └── LLMError                  the chat model (OpenAI-compatible endpoint) failed
+        ├── LLMNotConfiguredError no endpoint or model set, or a bad fallback entry (exits 2)
+        ├── LLMRequestError       the server refused the request itself (HTTP 400): no fallback
+        ├── LLMAuthError          the API key was rejected (HTTP 401/403)
+        ├── LLMModelNotFoundError the server has no such model (HTTP 404)
+        ├── LLMUnreachableError   nothing answers at the base URL
+        ├── LLMUnavailableError   retries used up (429, 5xx, timeouts) or every endpoint failed
+        └── LLMStreamCutError     a streamed answer broke after part of it was shown
 
 Foreign exceptions are mapped at the boundary with `raise ... from exc`.
 """
@@ -60,4 +68,41 @@ class EmbedderMismatchError(IndexError_):
 
 
 class EmbedderError(CodesiftError):
+    pass
+
+
+class LLMError(CodesiftError):
+    pass
+
+
+class LLMNotConfiguredError(LLMError):
+    exit_code = 2  # a settings mistake, like UsageError
+
+
+class LLMRequestError(LLMError):
+    pass
+
+
+class LLMAuthError(LLMError):
+    pass
+
+
+class LLMModelNotFoundError(LLMError):
+    pass
+
+
+class LLMUnreachableError(LLMError):
+    pass
+
+
+class LLMUnavailableError(LLMError):
+    """`errors` holds each endpoint's own failure when several were tried."""
+
+    def __init__(self, message: str, hint: str = "",
+                 errors: tuple[LLMError, ...] = ()) -> None:
+        super().__init__(message, hint)
+        self.errors = errors
+
+
+class LLMStreamCutError(LLMError):
     pass
