@@ -124,6 +124,13 @@ class LLMServer(ThreadingHTTPServer):
         with self._lock:
             self.requests.append(request)
 
+    def handle_error(self, request, client_address) -> None:
+        # A client hanging up a keep-alive connection is normal; socketserver would print a
+        # traceback into whatever stderr is at that moment (a CliRunner's captured output).
+        import sys
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
     def start(self) -> LLMServer:
         self._thread = threading.Thread(target=self.serve_forever,
                                         kwargs={"poll_interval": 0.02}, daemon=True)

@@ -52,7 +52,7 @@ def test_ask_streams_a_checked_answer_grounded_in_the_packed_context(repo, llm_s
         "is not a thing [pkg/nowhere.py:1-2]."))
     result = run(repo, llm_server, "ask", "how are failed uploads retried?", "--json")
     assert result.exit_code == 0, result.output
-    out = json.loads(result.output)
+    out = json.loads(result.stdout)
     assert out["supported"] and out["answer"].startswith("`HttpClient.send` retries")
     problems = {(p["kind"], p["subject"]) for p in out["check"]["problems"]}
     assert ("citation_outside_context", "pkg/nowhere.py:1-2") in problems
@@ -80,7 +80,7 @@ def test_ask_in_the_terminal_streams_then_reports_the_check(repo, llm_server):
 
 def test_a_question_nothing_supports_is_not_sent_to_the_llm(repo, llm_server):
     result = run(repo, llm_server, "ask", "zebra quokka photosynthesis", "--json")
-    out = json.loads(result.output)
+    out = json.loads(result.stdout)
     assert out["supported"] is False and "Nothing in the index supports" in out["answer"]
     assert llm_server.chat_requests == []
 
@@ -96,7 +96,7 @@ def test_without_an_llm_ask_prints_the_context_and_how_to_configure(repo, llm_se
 def test_explain_packs_the_definition_with_its_callers_and_callees(repo, llm_server):
     llm_server.push(Answer("`HttpClient.send` calls `_transport` [pkg/client.py:16-22]."))
     result = run(repo, llm_server, "explain", "HttpClient.send", "--json")
-    out = json.loads(result.output)
+    out = json.loads(result.stdout)
     assert out["check"]["ok"], out["check"]
     prompt = prompt_of(llm_server)
     assert "Explain `HttpClient.send`" in prompt
@@ -107,7 +107,7 @@ def test_tests_shows_the_repository_s_existing_tests(repo, llm_server):
     llm_server.push(Answer("```python\nfrom pkg.client import parse_header\n\n\n"
                            "def test_empty():\n    assert parse_header('') == ('', '')\n```\n"))
     result = run(repo, llm_server, "tests", "parse_header", "--json")
-    out = json.loads(result.output)
+    out = json.loads(result.stdout)
     assert out["check"]["ok"], out["check"]
     prompt = prompt_of(llm_server)
     assert "tests/test_client.py" in prompt and "def test_parse_header():" in prompt
@@ -116,7 +116,7 @@ def test_tests_shows_the_repository_s_existing_tests(repo, llm_server):
 def test_invalid_code_in_an_answer_is_flagged(repo, llm_server):
     llm_server.push(Answer("```python\ndef test_x(:\n    pass\n```\n"))
     # The prompt is the previous test's: without the cache off, its answer would come back.
-    out = json.loads(run(repo, llm_server, "tests", "parse_header", "--json", cache=False).output)
+    out = json.loads(run(repo, llm_server, "tests", "parse_header", "--json", cache=False).stdout)
     assert [p["kind"] for p in out["check"]["problems"]] == ["invalid_code"]
 
 
@@ -127,7 +127,7 @@ def test_review_packs_what_the_diff_touches_and_its_callers(repo, llm_server, tm
         "     def _transport(self, request):\n-        raise ConnectionError(\"no network in tests\")\n"
         "+        raise TimeoutError(\"no network in tests\")\n \n")
     llm_server.push(Answer("`send` only catches ConnectionError [pkg/client.py:16-22]."))
-    out = json.loads(run(repo, llm_server, "review", str(diff), "--json").output)
+    out = json.loads(run(repo, llm_server, "review", str(diff), "--json").stdout)
     assert out["supported"], out
     prompt = prompt_of(llm_server)
     assert "raise TimeoutError" in prompt  # the diff itself

@@ -100,7 +100,9 @@ def prepare(index, task: str, subject: str, *, budget: int | None = None, k: int
         supported, note = bool(gathered.hits), gathered.note
     extra: dict[str, str] = {}
     if task == "review":
-        extra["diff"], cut = _bounded(diff, budget)
+        from .ingest.secrets import redact
+        # A diff is repository content like any other: a key it adds never reaches a prompt.
+        extra["diff"], cut = _bounded(redact(diff, "change.diff").text, budget)
         note = "; ".join(filter(None, [note, cut]))
     if task == "tests":
         extra["test_path_hint"] = f" (for {test_path_hint})" if test_path_hint else ""
