@@ -19,6 +19,7 @@ from .ingest.chunk import CHUNKER_VERSION, chunk_file
 from .ingest.discover import discover, read_text
 from .ingest.languages import DEEP_LANGUAGES, is_test_path
 from .ingest.parse import PARSER_VERSION, parse_source
+from .ingest.secrets import REDACTOR_VERSION, redact
 from .model import ParsedFile, SkippedFile, SourceFile
 from .store.sqlite import FileRecord, SQLiteStore
 from .store.sqlite_graph import GraphTables
@@ -66,15 +67,19 @@ class _Prepared:
     text: str
     parsed: ParsedFile | None
     chunks: tuple
+    findings: tuple = ()  # secrets redacted from `text` (ingest/secrets.py)
 
 
 def file_sha(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def prepare_file(source: SourceFile) -> _Prepared:
-    """Read, parse and chunk one file; never raises for bad content."""
+def prepare_file(source: SourceFile, redact_secrets: bool = True) -> _Prepared:
+    """Read, redact, parse and chunk one file; never raises for bad content."""
     text, warning = read_text(source.abspath)
+    sha = file_sha(text.encode("utf-8", "surrogatepass"))  # of the file: what the diff compares
+    found = redact(text, source.path) if redact_secrets else None
+    text = found.text if found else text
     is_test = is_test_path(source.path, source.language)
     parsed = None
     if source.language in DEEP_LANGUAGES:
@@ -82,11 +87,12 @@ def prepare_file(source: SourceFile) -> _Prepared:
     chunks = chunk_file(source, text, parsed, is_test=is_test)
     record = FileRecord(
         path=source.path, language=source.language,
-        sha=file_sha(text.encode("utf-8", "surrogatepass")), size=source.size,
+        sha=sha, size=source.size,
         n_lines=text.count("\n") + 1, is_test=is_test,
         parse_error=parsed.error if parsed is not None else None, warning=warning,
         mtime_ns=source.mtime_ns)
-    return _Prepared(record, text, parsed if parsed and not parsed.error else None, tuple(chunks))
+    return _Prepared(record, text, parsed if parsed and not parsed.error else None, tuple(chunks),
+                     found.findings if found else ())
 
 
 def changed_files(files: Sequence[SourceFile],
@@ -131,16 +137,18 @@ def needs_rebuild(store: SQLiteStore) -> bool:
     return version is not None and version != CHUNKER_VERSION
 
 
-def write_batches(store: SQLiteStore, todo: Sequence[SourceFile], progress: Progress | None
+def write_batches(store: SQLiteStore, todo: Sequence[SourceFile], progress: Progress | None,
+                  redact_secrets: bool = True
                   ) -> tuple[int, list[tuple[str, str]], list[tuple[str, str]]]:
     chunks_written = 0
     failures: list[tuple[str, str]] = []
     warnings: list[tuple[str, str]] = []
     for start in range(0, len(todo), FILE_BATCH):
-        prepared = [prepare_file(s) for s in todo[start:start + FILE_BATCH]]
+        prepared = [prepare_file(s) if redact_secrets else prepare_file(s, redact_secrets=False)
+                    for s in todo[start:start + FILE_BATCH]]
         with store.transaction():
             for item in prepared:
-                store.write_file(item.record, item.text, item.chunks, item.parsed)
+                store.write_file(item.record, item.text, item.chunks, item.parsed, item.findings)
             _bump_generation(store)
         for item in prepared:
             chunks_written += len(item.chunks)
@@ -183,7 +191,8 @@ def _bump_generation(store: SQLiteStore) -> None:
 
 def run_index(root: Path, store: SQLiteStore, *, embedder=None, embedder_spec: str = "",
               max_file_bytes: int = 1_000_000, embed_tests: bool = False,
-              extra_ignores: tuple[str, ...] = (), progress: Progress | None = None) -> IndexSummary:
+              extra_ignores: tuple[str, ...] = (), progress: Progress | None = None,
+              redact_secrets: bool = True) -> IndexSummary:
     """Bring the index at `store` up to date with the tree at `root`."""
     started = time.perf_counter()
     if embedder is not None:
@@ -194,7 +203,10 @@ def run_index(root: Path, store: SQLiteStore, *, embedder=None, embedder_spec: s
             store.set_meta("chunker_version", CHUNKER_VERSION)
             store.set_meta("index_format", INDEX_FORMAT_VERSION)
             store.set_meta("parser_version", PARSER_VERSION)
-    reparse = store.get_meta("parser_version") != PARSER_VERSION
+    redaction, redacted_before = REDACTOR_VERSION if redact_secrets else "off", \
+        store.get_meta("redaction")
+    # Stored text redacted otherwise (or not at all: an index older than redaction) is redone.
+    reparse = store.get_meta("parser_version") != PARSER_VERSION or redacted_before != redaction
     found = discover(root, max_file_bytes=max_file_bytes, extra_ignores=extra_ignores)
     known = store.file_states()
     present = {f.path for f in found.files}
@@ -208,10 +220,13 @@ def run_index(root: Path, store: SQLiteStore, *, embedder=None, embedder_spec: s
             for path in deleted:
                 store.delete_file(path)
             _bump_generation(store)
-    chunks_written, failures, warnings = write_batches(store, todo, progress)
+    chunks_written, failures, warnings = write_batches(store, todo, progress, redact_secrets)
     if reparse:
+        if redact_secrets and known and redacted_before != redaction:
+            store.scrub()  # the rows replaced held secrets: leave none in free pages
         with store.transaction():
             store.set_meta("parser_version", PARSER_VERSION)
+            store.set_meta("redaction", redaction)
     graph = update_graph(store, changed, deleted, before, progress)
     embedded = 0
     if embedder is not None:
