@@ -7,7 +7,8 @@ adapters over it.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,8 +25,10 @@ if TYPE_CHECKING:  # the indexer pulls in tree-sitter: imported only when indexi
     from .graph.query import GraphQueries
     from .graph.repomap import RepoMap
     from .indexer import IndexSummary, Progress
+    from .pack import Context
 
 MAX_K = 1000
+STALE_VECTORS_SECONDS = 10.0  # see Index._await_writer
 
 
 def open_index(path: str | os.PathLike, *, settings: Settings | None = None,
@@ -60,6 +63,10 @@ class Index:
         # paying to load an ANN graph; long-lived users (servers, benchmarks) keep it.
         self.one_shot = False
         self._pool = None  # one worker thread that embeds queries
+        self._doc_embedder = None  # (spec, embedder): a watcher's runs reuse its loaded model
+        self._stale_since: float | None = None  # when the vectors in hand fell behind
+        # (stage, seconds) -> None, called as each retriever finishes: a server's metrics.
+        self.stage_observer: Callable[[str, float], None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -92,8 +99,9 @@ class Index:
     # -- indexing ----------------------------------------------------------------
 
     def update(self, progress: Progress | None = None, *, rebuild: bool = False,
-               embedder: str | None = None) -> IndexSummary:
-        """Bring the index up to date: only changed files are re-parsed and re-embedded."""
+               embedder: str | None = None, paths: Sequence[str] | None = None) -> IndexSummary:
+        """Bring the index up to date: only changed files are re-parsed and re-embedded.
+        `paths` (repo-relative, from a file watcher) skips the walk: only those are redone."""
         from .indexer import needs_rebuild
         self._prepare_index_dir()
         if self.exists:
@@ -104,16 +112,22 @@ class Index:
         else:
             spec = embedder or self.settings.embedder
             self._store = SQLiteStore(self.db_path, create=True)
-        return self._run(self._store, spec, progress)
+        return self._run(self._store, spec, progress, paths)
 
-    def _run(self, store: SQLiteStore, spec: str, progress: Progress | None) -> IndexSummary:
+    def _run(self, store: SQLiteStore, spec: str, progress: Progress | None,
+             paths: Sequence[str] | None = None) -> IndexSummary:
         from .indexer import run_index
-        emb = self._make_embedder(spec) if self.settings.dense else None
+        from .reindex import index_paths
+        emb = self._document_embedder(spec) if self.settings.dense else None
         self._vectors = None
-        summary = run_index(self.root, store, embedder=emb, embedder_spec=spec,
-                            max_file_bytes=self.settings.max_file_bytes,
-                            embed_tests=self.settings.embed_tests,
-                            extra_ignores=self.settings.extra_ignores, progress=progress)
+        options = dict(embedder=emb, embedder_spec=spec, progress=progress,
+                       max_file_bytes=self.settings.max_file_bytes,
+                       embed_tests=self.settings.embed_tests,
+                       extra_ignores=self.settings.extra_ignores,
+                       redact_secrets=self.settings.redact_secrets)
+        summary = index_paths(self.root, store, paths, **options) if paths is not None else None
+        if summary is None:
+            summary = run_index(self.root, store, **options)
         if emb is not None:  # searches should never pay for building the vector cache
             self._load_vectors(store)
         return summary
@@ -154,6 +168,11 @@ class Index:
             raise UsageError(f"unknown fusion {self.settings.fusion!r}",
                              hint=f"use one of: {', '.join(FUSERS)}")
 
+    def _document_embedder(self, spec: str):
+        if self._doc_embedder is None or self._doc_embedder[0] != spec:
+            self._doc_embedder = (spec, self._make_embedder(spec))
+        return self._doc_embedder[1]
+
     def _make_embedder(self, spec: str, *, for_queries: bool = False):
         from .embed import make_embedder
         from .embed.base import split_spec
@@ -183,14 +202,20 @@ class Index:
         options = SearchOptions(k=k, filters=filters, files=files,
                                 depth=max(100, k * 3))
         store = self.store()
-        return rank(store, self._retrievers(store, q.text, options), q, self.settings, options)
+        # One read snapshot: a file re-indexed meanwhile is seen wholly old or wholly new.
+        with store.snapshot():
+            return rank(store, self._retrievers(store, q.text, options), q, self.settings, options)
 
     def _retrievers(self, store: SQLiteStore, text: str, options: SearchOptions) -> list:
         # The dense retriever goes first: it starts embedding the query on a worker thread
         # (ONNX Runtime and SQLite both release the GIL) while the lexical ones run.
         dense = self._dense_retriever(store, text, options)
-        return [LexicalRetriever(store), IdentifierRetriever(store), SymbolRetriever(store),
-                FrameRetriever(store), *([dense] if dense is not None else [])]
+        retrievers = [LexicalRetriever(store), IdentifierRetriever(store), SymbolRetriever(store),
+                      FrameRetriever(store), *([dense] if dense is not None else [])]
+        if self.stage_observer is not None:
+            from .retrieve.timed import TimedRetriever
+            retrievers = [TimedRetriever(r, self.stage_observer) for r in retrievers]
+        return retrievers
 
     def _dense_retriever(self, store: SQLiteStore, text: str,
                          options: SearchOptions) -> DenseRetriever | None:
@@ -212,11 +237,31 @@ class Index:
     def _load_vectors(self, store: SQLiteStore) -> None:
         from .retrieve.dense_cache import load_or_build
         generation = store.state_key()
+        if self._vectors is not None and self._vectors_generation != generation \
+                and not self.one_shot and self._await_writer(store, generation):
+            return
         if self._vectors is None or self._vectors_generation != generation:
+            self._stale_since = None
             dim = int(store.get_meta("embedder_dim") or 0)
             self._vectors = load_or_build(store, store.path.parent, generation, dim,
                                           with_graph=not self.one_shot)
             self._vectors_generation = generation
+
+    def _await_writer(self, store: SQLiteStore, generation: str) -> bool:
+        """True to keep the vectors in hand for now. While another connection updates the
+        index (a watcher), a long-lived searcher takes the writer's sidecar once it is saved
+        and meanwhile keeps its vectors (new chunks are found lexically) for at most
+        STALE_VECTORS_SECONDS, instead of patching its own for every intermediate
+        generation: ~150 ms per search on the stdlib (bench/bench_load.py)."""
+        from .retrieve.dense_cache import SIDECAR_DIRNAME
+        from .vectors import VectorIndex
+        fresh = VectorIndex.load(store.path.parent / SIDECAR_DIRNAME, generation)
+        if fresh is not None:
+            self._vectors, self._vectors_generation, self._stale_since = fresh, generation, None
+            return True
+        if self._stale_since is None:
+            self._stale_since = time.monotonic()
+        return time.monotonic() - self._stale_since < STALE_VECTORS_SECONDS
 
     # -- the code graph ----------------------------------------------------------
 
@@ -242,6 +287,31 @@ class Index:
         focus = [repo_relative(self.root, item) for item in focus]
         return build_repo_map(read_code_graph(self.store().db), budget, focus=focus,
                               query=query, max_query_chars=self.settings.max_query_chars)
+
+    def context(self, question: str, budget: int | None = None, *, k: int = 20,
+                languages: tuple[str, ...] = (), path: str | None = None,
+                kinds: tuple[str, ...] = (), exclude_tests: bool = False,
+                callees: bool = True) -> Context:
+        """The most useful lines of the best `k` hits for `question`, within `budget` tokens
+        (default Settings.context_budget) under Settings.tokenizer, with citations (pack/)."""
+        from .pack import check_budget, pack
+        from .tokenizer import make_tokenizer
+        budget = self.settings.context_budget if budget is None else budget
+        check_budget(budget)
+        tokenizer = make_tokenizer(self.settings.tokenizer, self.settings.llm_model)
+        store = self.store()
+        with store.snapshot():  # the hits and the lines packed from them: one index state
+            hits = self.search(question, k, languages=languages, path=path, kinds=kinds,
+                               exclude_tests=exclude_tests)
+            graph = self._current_graph() if callees else None
+            return pack(hits, budget, store=store, tokenizer=tokenizer, question=question,
+                        root=self.root, graph=graph)
+
+    def _current_graph(self) -> GraphQueries | None:
+        try:
+            return self.graph()
+        except IndexError_:  # no graph (yet): the context goes without callees
+            return None
 
     # -- reporting ---------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import CorruptIndexError
+from ..errors import CorruptIndexError, IndexError_
 from ..model import Chunk, ChunkRow, Filters, ParsedFile
 from ..tokens import index_text, symbol_keys
 from .migrations import apply_migrations
@@ -64,6 +65,8 @@ class SQLiteStore:
         self._vocab_ready = False
         self._df_cache: dict[str, int] = {}
         self._df_key: str | None = None
+        # One transaction per connection at a time: threads sharing this store take turns.
+        self._lock = threading.RLock()
         if not create and not self.path.exists():
             raise FileNotFoundError(self.path)
         try:
@@ -101,13 +104,28 @@ class SQLiteStore:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see one committed state (a WAL read transaction), however many
+        commits another connection makes meanwhile. Inside a transaction: that one."""
+        with self._lock:
+            if self.db.in_transaction:
+                yield
+                return
+            self.db.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self.db.execute("COMMIT")
 
     def get_meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -153,7 +171,7 @@ class SQLiteStore:
         self.db.execute("DELETE FROM files WHERE id = ?", (file_id,))  # cascades
 
     def write_file(self, rec: FileRecord, text: str, chunks: Sequence[Chunk],
-                   parsed: ParsedFile | None) -> None:
+                   parsed: ParsedFile | None, redactions: Sequence = ()) -> None:
         self.delete_file(rec.path)
         cur = self.db.execute(
             "INSERT INTO files(path, language, sha, size, n_lines, is_test, parse_error, warning,"
@@ -175,6 +193,8 @@ class SQLiteStore:
             self._insert_chunk(file_id, chunk, body)
         if parsed is not None:
             self._insert_parsed(file_id, parsed)
+        self.db.executemany("INSERT INTO redactions(file_id, line, kind) VALUES (?, ?, ?)",
+                            [(file_id, r.line, r.kind) for r in redactions])
 
     def _insert_chunk(self, file_id: int, chunk: Chunk, body_tokens: str) -> None:
         cur = self.db.execute(
@@ -396,7 +416,39 @@ class SQLiteStore:
                 "SELECT path, parse_error FROM files WHERE parse_error IS NOT NULL ORDER BY path")),
             "encoding_warnings": dict(self.db.execute(
                 "SELECT path, warning FROM files WHERE warning IS NOT NULL ORDER BY path")),
+            "redactions": self.redaction_counts(),
         }
+
+    def redaction_counts(self) -> dict:
+        """Secrets redacted at index time: how many, of which kind, in which file."""
+        by_file: dict[str, dict[str, int]] = {}
+        for path, kind, n in self.db.execute(
+                "SELECT f.path, r.kind, COUNT(*) FROM redactions r JOIN files f ON f.id = r.file_id"
+                " GROUP BY f.path, r.kind ORDER BY f.path, r.kind"):
+            by_file.setdefault(path, {})[kind] = n
+        by_kind: dict[str, int] = {}
+        for kinds in by_file.values():
+            for kind, n in kinds.items():
+                by_kind[kind] = by_kind.get(kind, 0) + n
+        return {"enabled": self.get_meta("redaction") not in (None, "off"),
+                "total": sum(by_kind.values()), "by_kind": dict(sorted(by_kind.items())),
+                "by_file": by_file}
+
+    def scrub(self) -> None:
+        """Rewrite the database so that no deleted text survives: FTS5 keeps deleted terms in
+        old segments until a merge, SQLite keeps deleted rows in free pages, the WAL keeps
+        old pages. Run once when stored text was replaced by its redacted form."""
+        with self._lock:
+            self.db.execute("DELETE FROM llm_cache")  # answers may quote what was redacted
+            for table in ("chunks_fts", "files_fts"):
+                self.db.execute(f"INSERT INTO {table}({table}) VALUES('optimize')")
+            try:
+                self.db.execute("VACUUM")
+            except sqlite3.OperationalError as exc:  # another process holds the database
+                raise IndexError_(f"cannot rewrite {self.path} without its old text ({exc})",
+                                  hint="stop other codesift processes on this index (watch, "
+                                       "serve, mcp) and run codesift index again") from exc
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _like_escape(text: str) -> str:
