@@ -1,0 +1,72 @@
+"""`codesift watch [PATH]`: keep an index current as files change, one line per re-index
+(`--json`: one JSON object per line) until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+from .cli_common import friendly_errors, index_dir_option
+from .watch import DEBOUNCE_MS, STEP_MS, Reindex
+
+SHOWN_PATHS = 3
+
+
+@click.command("watch")
+@click.argument("path", type=click.Path(), default=".")
+@index_dir_option
+@click.option("--no-dense", is_flag=True, help="Lexical + symbol search only: no embedding.")
+@click.option("--step", "step_ms", type=int, default=STEP_MS, show_default=True,
+              help="Milliseconds of quiet that end a burst of changes.")
+@click.option("--debounce", "debounce_ms", type=int, default=DEBOUNCE_MS, show_default=True,
+              help="Longest a steady stream of changes is grouped, in milliseconds.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per re-index.")
+@friendly_errors
+def watch_command(path, index_dir, no_dense, step_ms, debounce_ms, as_json):
+    """Re-index PATH's files as they change, so edits are searchable at once (Ctrl-C stops)."""
+    from .watch import Watcher
+
+    printer = _print_json if as_json else _print_line
+    watcher = Watcher(path, index_dir=index_dir, dense=False if no_dense else None,
+                      step_ms=step_ms, debounce_ms=debounce_ms, listeners=[printer])
+
+    def announce(event: Reindex) -> None:  # after the catch-up run: the watch is working
+        if not event.paths:
+            click.echo(f"watching {watcher.root} (Ctrl-C stops)", err=True)
+
+    watcher.listeners.append(announce)
+    try:
+        watcher.run()
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+
+
+def _print_json(event: Reindex) -> None:
+    click.echo(json.dumps({"time": round(time.time(), 3), **event.to_dict()}))
+
+
+def _print_line(event: Reindex) -> None:
+    stamp = time.strftime("%H:%M:%S")
+    if event.error:
+        click.echo(f"{stamp} error: {event.error} (still watching)")
+        return
+    what = f"{_count(event.files_indexed, 'file')} re-indexed"
+    if event.files_deleted:
+        what += f", {_count(event.files_deleted, 'file')} removed"
+    detail = f"{_count(event.chunks_written, 'chunk')}, {_count(event.vectors_embedded, 'vector')}"
+    line = f"{stamp} {what} ({detail}) in {event.seconds:.3f} s"
+    if event.paths:
+        shown = ", ".join(event.paths[:SHOWN_PATHS])
+        more = len(event.paths) - SHOWN_PATHS
+        line += f", searchable {event.lag:.3f} s after the change: {shown}"
+        line += f" and {more} more" if more > 0 else ""
+    else:
+        line += " (whole tree)"
+    click.echo(line)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -1,0 +1,31 @@
+"""Stage timing for observers (a server's metrics): a retriever wrapped to report how long
+each of its calls took, under the retriever's own name.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from ..model import Filters
+from .query import Query
+from .retrievers import Retriever, Scored
+
+StageObserver = Callable[[str, float], None]  # (stage name, seconds)
+
+
+class TimedRetriever:
+    """Behaves as the retriever it wraps. The dense retriever's time is its wait for the
+    query embedding still running on the worker thread, i.e. what it adds to a search."""
+
+    def __init__(self, inner: Retriever, observe: StageObserver) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.observe = observe
+
+    def retrieve(self, query: Query, filters: Filters, limit: int) -> Scored:
+        started = time.perf_counter()
+        try:
+            return self.inner.retrieve(query, filters, limit)
+        finally:
+            self.observe(self.name, time.perf_counter() - started)
