@@ -1,0 +1,267 @@
+"""The MCP server for coding agents, built on the official MCP Python SDK: a factory over one
+Index registering the tools of tools.py / tools_graph.py, for stdio or streamable HTTP.
+"""
+
+# Tool descriptions are written for the agent choosing a tool: what it answers, when it beats
+# grep or reading whole files, what the input looks like, and that output is capped with a
+# note saying how to get more. Library errors become tool errors (is_error, "error: ...\nhint:
+# ...") the agent can act on; they never reach the transport, and nothing but protocol is
+# ever written to stdout in stdio mode (the SDK points fd 1 at stderr while it serves).
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Annotated
+
+from mcp.server.mcpserver import MCPServer
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import Field
+
+from ..errors import CodesiftError
+from ..graph.query import DEFAULT_MIN_CONFIDENCE
+from . import tools, tools_answer, tools_graph
+from .bounds import Bounds
+from .tools import Backend, IndexSource
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from ..api import Index
+
+log = logging.getLogger(__name__)
+
+INSTRUCTIONS = """\
+codesift indexes this repository: code units, a code graph (calls, imports, inheritance) and
+embeddings. Start with search_code for any question about where or how something is done; use
+get_symbol when you know a name, find_callers / find_callees / call_path for how code connects,
+repo_map to orient in an unfamiliar repository, and read_range for exact lines. Every result
+cites path:start-end; outputs are capped and say how to ask for more. index_status tells how
+fresh the index is."""
+
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
+                            open_world_hint=False)
+_CAPPED = (" Output is capped; when cut, its last line says what was left out and how to get "
+           "it.")
+
+Symbol = Annotated[str, Field(description=(
+    "A definition's name: qualified (click.core.Context.invoke), a suffix (Context.invoke), "
+    "a bare name (invoke: every definition of it) or path:line (click/core.py:735)."))]
+Depth = Annotated[int, Field(ge=1, le=tools_graph.MAX_GRAPH_DEPTH, description=(
+    "Hops to follow: 1 = direct only; 2-3 show the wider neighbourhood."))]
+Confidence = Annotated[float, Field(ge=0.0, le=1.0, description=(
+    "Leave out edges resolved less surely than this: 1.0 = certain only, 0.3 (default) adds "
+    "close guesses, 0 = every guess (e.g. any method of that name on an unknown object)."))]
+
+
+def build_mcp_server(index: Index | IndexSource, *, bounds: Bounds | None = None,
+                     log_level: str = "WARNING") -> MCPServer:
+    """An MCP server answering from `index`: an Index, opened once and kept for the server's
+    life, or a callable lending one per tool call as a context manager (see tools.Backend)."""
+    backend = Backend(index, bounds)
+    server = MCPServer("codesift", title="codesift code search", version=_version(),
+                       instructions=INSTRUCTIONS, log_level=log_level)
+    _register_retrieval(server, backend)
+    _register_graph(server, backend)
+    _register_answers(server, backend)
+    _register_status(server, backend)
+    return server
+
+
+def mcp_http_app(index: Index | IndexSource, *, path: str = "/mcp",
+                 bounds: Bounds | None = None, host: str = "127.0.0.1",
+                 stateless: bool = False) -> Starlette:
+    """The server as a streamable-HTTP ASGI app serving MCP at `path`; `index` as for
+    build_mcp_server (one per repository, e.g. `lambda: registry.using(name)`).
+
+    To mount it inside another app (`codesift serve`), build it with path="/" and mount it
+    at /mcp, and run its lifespan from the outer app's (the lifespan starts the SDK's session
+    manager): `async with mcp_app.router.lifespan_context(mcp_app): yield`. `host` is the
+    address served on: for loopback the SDK refuses other Host headers (DNS rebinding)."""
+    server = build_mcp_server(index, bounds=bounds)
+    return server.streamable_http_app(streamable_http_path=path, host=host,
+                                      stateless_http=stateless)
+
+
+def _call(backend: Backend, tool, **arguments) -> CallToolResult:
+    """Run a tool; a library error becomes a tool error with its hint, never a crash."""
+    try:
+        out = backend.run(tool, **arguments)
+    except CodesiftError as exc:
+        return _error(tool.__name__, str(exc), exc.hint)
+    except sqlite3.DatabaseError as exc:
+        return _error(tool.__name__, f"the index could not be read ({exc})",
+                      "run codesift status --check, or rebuild: codesift index --rebuild")
+    return CallToolResult(content=[TextContent(type="text", text=out.text)],
+                          structured_content=out.data)
+
+
+def _error(tool: str, message: str, hint: str) -> CallToolResult:
+    # Returned rather than raised: the SDK would prefix "Error executing tool ..." to it.
+    text = f"error: {message}" + (f"\nhint: {hint}" if hint else "")
+    log.info("%s: %s", tool, message)
+    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True,
+                          structured_content={"error": message, "hint": hint})
+
+
+def _register_retrieval(server: MCPServer, backend: Backend) -> None:
+    def search_code(
+        query: Annotated[str, Field(description=(
+            "What you are looking for: a question in plain words, an identifier, an error "
+            "message or a pasted stack trace."))],
+        k: Annotated[int, Field(ge=1, le=tools.MAX_K, description="How many hits (1-50).")] = 10,
+        offset: Annotated[int, Field(ge=0, le=tools.MAX_OFFSET, description=(
+            "Skip this many best hits: the next page after a cut result."))] = 0,
+        lang: Annotated[list[str] | None, Field(description=(
+            "Only these languages, e.g. [\"python\", \"go\"]."))] = None,
+        path: Annotated[str | None, Field(description=(
+            "Only paths under this prefix or matching this glob, e.g. src/api/ or *.sql."))] = None,
+        kind: Annotated[list[str] | None, Field(description=(
+            "Only these kinds: function, method, class, module, section, ..."))] = None,
+        exclude_tests: Annotated[bool, Field(description="Leave test code out.")] = False,
+    ) -> CallToolResult:
+        return _call(backend, tools.search_code, query=query, k=k, offset=offset, lang=lang or (),
+                     path=path, kind=kind or (), exclude_tests=exclude_tests)
+
+    def get_symbol(name: Symbol, include_source: Annotated[bool, Field(description=(
+            "Include the source (a class as a skeleton with member bodies elided)."))] = True,
+    ) -> CallToolResult:
+        return _call(backend, tools.get_symbol, name=name, include_source=include_source)
+
+    def read_range(
+        path: Annotated[str, Field(description=(
+            "File path relative to the repository root, as the other tools print it."))],
+        start_line: Annotated[int, Field(ge=1, description="First line, 1-based.")] = 1,
+        end_line: Annotated[int | None, Field(ge=1, description=(
+            "Last line, inclusive; omit for the end of the file."))] = None,
+    ) -> CallToolResult:
+        return _call(backend, tools.read_range, path=path, start_line=start_line, end_line=end_line)
+
+    server.add_tool(search_code, annotations=READ_ONLY, description=(
+        "Find code in this repository by meaning or by name: a question in plain words "
+        "('where are failed uploads retried?'), an identifier, an error message or a pasted "
+        "stack trace. Hybrid ranking (code-aware BM25, embeddings when the index has them, "
+        "symbol names, stack-frame lines), so it finds code whose exact text you do not know "
+        "and ranks definitions first where grep returns every mention. Each hit is "
+        "`path:start-end  qualified.name  [kind, language]` with its first lines; follow up "
+        "with get_symbol or read_range. Filter by lang, path prefix/glob, kind; page with "
+        "offset." + _CAPPED))
+    server.add_tool(get_symbol, annotations=READ_ONLY, description=(
+        "Look up a definition by name: its location (path:start-end), kind, signature, "
+        "docstring and source with line numbers; a class, struct or module comes as a "
+        "skeleton (members' signatures, bodies elided). A bare name that several definitions "
+        "share lists them all (source for up to 3): ask again with a qualified name or "
+        "path:line. Use it instead of opening a whole file when you know the name." + _CAPPED))
+    server.add_tool(read_range, annotations=READ_ONLY, description=(
+        "Read exact lines of one file of this repository, numbered, e.g. to see the code "
+        "around a hit or a call site. Only files the index holds can be read: paths are "
+        "relative to the repository root; absolute paths, '..', symlinks and ignored, binary "
+        "or vendored files are refused. Secrets are redacted. Prefer a focused range (a "
+        "function's lines from search_code or get_symbol) over a whole file." + _CAPPED))
+
+
+def _register_graph(server: MCPServer, backend: Backend) -> None:
+    def find_callers(symbol: Symbol, depth: Depth = 1,
+                     min_confidence: Confidence = DEFAULT_MIN_CONFIDENCE) -> CallToolResult:
+        return _call(backend, tools_graph.find_callers, symbol=symbol, depth=depth,
+                     min_confidence=min_confidence)
+
+    def find_callees(symbol: Symbol, depth: Depth = 1,
+                     min_confidence: Confidence = DEFAULT_MIN_CONFIDENCE) -> CallToolResult:
+        return _call(backend, tools_graph.find_callees, symbol=symbol, depth=depth,
+                     min_confidence=min_confidence)
+
+    def call_path(
+        source: Annotated[str, Field(description="Where the chain starts (any form of name).")],
+        target: Annotated[str, Field(description="Where it should end (any form of name).")],
+        max_depth: Annotated[int, Field(ge=1, le=10, description="Longest chain to look for.")] = 6,
+        min_confidence: Confidence = DEFAULT_MIN_CONFIDENCE,
+    ) -> CallToolResult:
+        return _call(backend, tools_graph.call_path, source=source, target=target,
+                     max_depth=max_depth, min_confidence=min_confidence)
+
+    def repo_map(
+        budget: Annotated[int, Field(ge=64, description=(
+            "Most tokens the map may take (capped at the server's output cap)."))] = 1024,
+        focus: Annotated[list[str] | None, Field(description=(
+            "Files, directories or symbols to center the map on."))] = None,
+        query: Annotated[str | None, Field(description=(
+            "Text whose identifiers and file names center the map (e.g. your task)."))] = None,
+    ) -> CallToolResult:
+        return _call(backend, tools_graph.repo_map, budget=budget, focus=focus, query=query)
+
+    server.add_tool(find_callers, annotations=READ_ONLY, description=(
+        "Who calls a function or method: each call site as `path:line in caller`, resolved "
+        "across files through imports, self/this, declared parameter types and base classes, "
+        "with a ~confidence on guessed edges. depth 2-3 adds callers of callers. Use it "
+        "before changing a signature or behaviour, instead of grepping the name (which also "
+        "finds unrelated same-named functions, comments and strings)." + _CAPPED))
+    server.add_tool(find_callees, annotations=READ_ONLY, description=(
+        "What a function or method calls, resolved to definitions in this repository "
+        "(path:start-end), with the line of each call; depth 2-3 follows them further. Use "
+        "it to understand what a function depends on without reading every callee." + _CAPPED))
+    server.add_tool(call_path, annotations=READ_ONLY, description=(
+        "The shortest chain of calls from one definition to another, each step with its "
+        "location and the line of the call: how an entry point reaches a function (e.g. a "
+        "CLI command down to a database write). Says so when there is none." + _CAPPED))
+    server.add_tool(repo_map, annotations=READ_ONLY, description=(
+        "A map of the repository's most important definitions (ranked by PageRank over the "
+        "code graph), as a file tree of `line│signature` entries that fits a token budget. "
+        "Use it first in an unfamiliar repository, or with focus / query to see the code "
+        "around what you are working on." + _CAPPED))
+
+
+# Annotations are evaluated in this module's namespace (the SDK reads them): module level.
+Question = Annotated[str, Field(description=(
+    "The question or task in plain words, e.g. 'how are failed uploads retried?'; "
+    "identifiers and file names in it help."))]
+
+
+def _register_answers(server: MCPServer, backend: Backend) -> None:
+    def get_context(
+        question: Question,
+        budget: Annotated[int, Field(ge=200, le=32_000, description=(
+            "Token budget for the packed context (never exceeded; capped by the output cap)."
+        ))] = 4000,
+        k: Annotated[int, Field(ge=1, le=tools.MAX_K, description="Hits to pack from.")] = 20,
+    ) -> CallToolResult:
+        return _call(backend, tools_answer.get_context, question=question, budget=budget, k=k)
+
+    def ask(
+        question: Question,
+        budget: Annotated[int, Field(ge=200, le=32_000, description=(
+            "Token budget for the context the LLM is given."))] = 4000,
+    ) -> CallToolResult:
+        return _call(backend, tools_answer.ask, question=question, budget=budget)
+
+    server.add_tool(get_context, annotations=READ_ONLY, description=(
+        "The code that answers a question, packed into a token budget: the most useful lines "
+        "of the best hits (definitions, signatures, the lines that match, enclosing class "
+        "headers, signatures of what they call), other lines elided with `⋮`, each block "
+        "headed `path:start-end` so you can cite it. One call instead of several searches "
+        "and reads when you need to understand how something works." + _CAPPED))
+    server.add_tool(ask, annotations=READ_ONLY, description=(
+        "A grounded answer from the LLM configured for this repository (llm_base_url / "
+        "llm_model): it retrieves, packs the context, asks, and checks that every "
+        "[path:lines] citation is inside the context and every named identifier exists. "
+        "Fails with a hint when no LLM is configured; prefer get_context if you will reason "
+        "over the code yourself." + _CAPPED))
+
+
+def _register_status(server: MCPServer, backend: Backend) -> None:
+    def index_status() -> CallToolResult:
+        return _call(backend, tools_graph.index_status)
+
+    server.add_tool(index_status, annotations=READ_ONLY, description=(
+        "What the index covers and how fresh it is: files, chunks, languages, whether dense "
+        "(embedding) search is on, when it was last indexed, whether the code graph is "
+        "current, and which indexed files changed on disk since. Call it when results look "
+        "wrong, missing or out of date."))
+
+
+def _version() -> str:
+    try:
+        return version("codesift")
+    except PackageNotFoundError:  # running from a source tree
+        return "0"
