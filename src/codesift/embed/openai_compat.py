@@ -31,23 +31,6 @@ def openai_model_id(base_url: str, model: str) -> str:
     return f"openai:{base_url}:{model}"
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP date), if any."""
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        import email.utils
-
-        try:
-            parsed = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, parsed.timestamp() - time.time())
-
-
 def _server_message(response: httpx.Response) -> str:
     try:
         err = response.json().get("error")
@@ -183,7 +166,8 @@ class OpenAIEmbedder:
             if response.status_code < 300:
                 return response.json()
             if response.status_code in _RETRY_STATUS and not last:
-                time.sleep(self._backoff(attempt, _retry_after(response)))
+                from codesift.llm.transport import retry_after  # seconds, an HTTP date, -ms
+                time.sleep(self._backoff(attempt, retry_after(response.headers)))
                 continue
             raise self._status_error(response, attempt + 1)
         raise AssertionError("unreachable")
