@@ -185,6 +185,15 @@ def embed_missing(store: SQLiteStore, embedder, progress: Progress | None,
     return done
 
 
+def delete_files(store: SQLiteStore, paths: Sequence[str]) -> None:
+    """Forget files that are gone, in one transaction (their chunks, symbols and edges)."""
+    if paths:
+        with store.transaction():
+            for path in paths:
+                store.delete_file(path)
+            _bump_generation(store)
+
+
 def _bump_generation(store: SQLiteStore) -> None:
     store.set_meta("generation", str(int(store.get_meta("generation") or 0) + 1))
 
@@ -215,11 +224,7 @@ def run_index(root: Path, store: SQLiteStore, *, embedder=None, embedder_spec: s
     todo = list(found.files) if reparse else changed_files(found.files, known)
     changed = [s.path for s in todo]
     before = GraphTables(store.db).definitions_in([*changed, *deleted])
-    if deleted:
-        with store.transaction():
-            for path in deleted:
-                store.delete_file(path)
-            _bump_generation(store)
+    delete_files(store, deleted)
     chunks_written, failures, warnings = write_batches(store, todo, progress, redact_secrets)
     if reparse:
         if redact_secrets and known and redacted_before != redaction:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .graph.build import update_graph
 from .indexer import (IndexSummary, Progress, _bump_generation, changed_files, check_embedder,
-                      embed_missing, write_batches)
+                      delete_files, embed_missing, write_batches)
 from .ingest.discover import (_ALWAYS_SKIP_DIRS, _dir_skip_reason, _ignored_by, _load_rules,
                               _Rules, classify_file)
 from .ingest.parse import PARSER_VERSION
@@ -93,11 +93,7 @@ def index_paths(root: Path, store: SQLiteStore, paths: Sequence[str], *, embedde
     changed = [s.path for s in todo]
     before = GraphTables(store.db).definitions_in([*changed, *deleted])
     old_texts = _text_hashes(store, [*changed, *deleted])
-    if deleted:
-        with store.transaction():
-            for path in deleted:
-                store.delete_file(path)
-            _bump_generation(store)
+    delete_files(store, deleted)
     chunks_written, failures, warnings = write_batches(store, todo, progress, redact_secrets)
     graph = update_graph(store, changed, deleted, before, progress)
     embedded = 0
