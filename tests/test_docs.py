@@ -34,7 +34,7 @@ def test_every_command_and_option_is_documented():
 
 def test_public_api_is_pinned():
     assert sorted(codesift.__all__) == sorted([
-        "Chunk", "CodesiftError", "Edge", "Filters", "GraphHit", "GraphNode", "Hit", "Index", "IndexSummary", "Settings",
+        "Chunk", "CodesiftError", "Context", "Edge", "Filters", "GraphHit", "GraphNode", "Hit", "Index", "IndexSummary", "Settings",
         "Symbol", "__version__", "open_index"])
     for name in codesift.__all__:
         assert getattr(codesift, name) is not None

@@ -8,6 +8,8 @@
         graph = index.graph()
         for caller in graph.callers(graph.find("save_session"), depth=2):
             print(caller.node.symbol, caller.line, caller.confidence)
+        context = index.context("how are uploads retried?", budget=2000)
+        print(context.text, [str(c) for c in context.citations])
 """
 
 from .api import Index, open_index
@@ -23,11 +25,15 @@ def __getattr__(name: str):
     if name == "IndexSummary":
         from .indexer import IndexSummary
         return IndexSummary
+    if name == "Context":
+        from .pack import Context
+        return Context
     raise AttributeError(f"module 'codesift' has no attribute {name!r}")
 
 __all__ = [
     "Chunk",
     "CodesiftError",
+    "Context",
     "Edge",
     "Filters",
     "GraphHit",
