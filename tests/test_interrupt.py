@@ -12,6 +12,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 import codesift
 from codesift.indexer import file_sha
 
@@ -84,3 +86,26 @@ def test_kill_during_index_keeps_previous_index(tmp_path: Path):
     with codesift.open_index(repo, index_dir=str(fresh), dense=False) as idx:
         idx.update()
         assert idx.status()["chunks"] == chunks_after_resume
+
+
+def test_a_first_run_stopped_early_resumes_without_re_parsing(tmp_path: Path, monkeypatch):
+    """The index's format (parser, redaction) is recorded before the first batch: a killed
+    first run must not look like an index of another format, which is re-parsed whole."""
+    import codesift.indexer as indexer
+    repo = tmp_path / "repo"
+    files = _copy_stdlib(repo)
+    real = indexer.write_batches
+
+    def first_batch_only(store, todo, *args, **kwargs):
+        real(store, todo[:indexer.FILE_BATCH], *args, **kwargs)
+        raise KeyboardInterrupt
+
+    with codesift.open_index(repo, dense=False) as idx:
+        monkeypatch.setattr(indexer, "write_batches", first_batch_only)
+        with pytest.raises(KeyboardInterrupt):
+            idx.update()
+        monkeypatch.setattr(indexer, "write_batches", real)
+        done = idx.status()["files"]
+        assert 0 < done < len(files)
+        summary = idx.update()
+        assert summary.files_indexed == summary.files_seen - done  # only what was left

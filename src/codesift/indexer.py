@@ -207,13 +207,16 @@ def run_index(root: Path, store: SQLiteStore, *, embedder=None, embedder_spec: s
     if embedder is not None:
         # Without an embedder (--no-dense) existing vectors are kept, new chunks wait.
         check_embedder(store, embedder.id)
+    redaction = REDACTOR_VERSION if redact_secrets else "off"
     if store.get_meta("chunker_version") is None:
+        # A new index is written this way from its first batch: a killed first run resumes
+        # where it stopped instead of re-parsing everything.
         with store.transaction():
             store.set_meta("chunker_version", CHUNKER_VERSION)
             store.set_meta("index_format", INDEX_FORMAT_VERSION)
             store.set_meta("parser_version", PARSER_VERSION)
-    redaction, redacted_before = REDACTOR_VERSION if redact_secrets else "off", \
-        store.get_meta("redaction")
+            store.set_meta("redaction", redaction)
+    redacted_before = store.get_meta("redaction")
     # Stored text redacted otherwise (or not at all: an index older than redaction) is redone.
     reparse = store.get_meta("parser_version") != PARSER_VERSION or redacted_before != redaction
     found = discover(root, max_file_bytes=max_file_bytes, extra_ignores=extra_ignores)
