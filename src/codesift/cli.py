@@ -12,8 +12,13 @@ import sys
 import click
 
 from .cli_common import emit_json, friendly_errors, index_dir_option, repo_option
+from .cli_ask import ask_cmd, explain_cmd, review_cmd, tests_cmd
 from .cli_graph import graph_group
+from .cli_context import context_command
 from .cli_map import map_command
+from .cli_watch import watch_command
+from .cli_serve import mcp_command
+from .cli_http import audit_command, repo_group, serve_command, token_group
 
 # One query is a single matrix-vector product: a second BLAS thread only adds start-up and
 # contention (bench/bench_vectors.py).
@@ -104,12 +109,32 @@ def status_cmd(repo, index_dir, check, as_json):
     if as_json:
         return emit_json(info)
     print_status(info)
+    _print_redactions(info.get("redactions") or {})
     if check and info["integrity_problems"]:
         sys.exit(1)
 
 
+def _print_redactions(red: dict, shown: int = 20) -> None:
+    if not red.get("enabled"):
+        click.echo("secrets:    not redacted (redact_secrets is off, or the index predates it)")
+        return
+    kinds = ", ".join(f"{kind} {n}" for kind, n in red["by_kind"].items())
+    click.echo(f"secrets:    {red['total']} redacted" + (f": {kinds}" if kinds else ""))
+    for path, counts in list(red["by_file"].items())[:shown]:
+        click.echo(f"  {path}: " + ", ".join(f"{kind} {n}" for kind, n in counts.items()))
+    if len(red["by_file"]) > shown:
+        click.echo(f"  ... and {len(red['by_file']) - shown} more files (--json lists all)")
+
+
 main.add_command(graph_group)
+for _answer in (ask_cmd, explain_cmd, tests_cmd, review_cmd):
+    main.add_command(_answer)
 main.add_command(map_command)
+main.add_command(context_command)
+main.add_command(watch_command)
+main.add_command(mcp_command)
+for _command in (serve_command, token_group, repo_group, audit_command):
+    main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

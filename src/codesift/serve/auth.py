@@ -1,0 +1,237 @@
+"""Access control for the HTTP server: API tokens (created, listed, revoked; only a hash is
+stored) scoped to repositories and actions, a per-token rate limiter, and the audit log.
+"""
+
+# Why SHA-256 and not bcrypt/argon2: a token is 32 random bytes (256 bits), so no guessing
+# or dictionary attack can find one from its hash; slow password hashes exist to protect
+# low-entropy secrets and would only add ~100 ms of CPU to every request (a denial-of-service
+# lever). The hash is also the lookup key, so comparing never leaks anything through timing
+# that would help an attacker. The plain token is shown once, when it is created.
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from ..errors import UsageError
+from .home import HomeDB
+from .http_errors import NotFound
+
+# Each action includes the ones before it: "index" may also read, "admin" may do anything.
+ACTIONS = ("read", "index", "admin")
+ANY_REPO = "*"
+TOKEN_PREFIX = "cs_"
+MAX_AUDIT_PATHS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What a token may do: actions on repositories ("*" = every one, now and later)."""
+
+    repos: tuple[str, ...]
+    actions: tuple[str, ...]
+
+    def allows(self, action: str, repo: str | None = None) -> bool:
+        """`repo` None asks for the whole server (token administration)."""
+        granted = max((ACTIONS.index(a) for a in self.actions if a in ACTIONS), default=-1)
+        if ACTIONS.index(action) > granted:
+            return False
+        return ANY_REPO in self.repos or (repo is not None and repo in self.repos)
+
+    def sees(self, repo: str) -> bool:
+        return ANY_REPO in self.repos or repo in self.repos
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is asking: a token's id (or "anonymous" when the server runs with --no-auth)."""
+
+    token_id: str
+    scope: Scope
+
+
+ANONYMOUS = Principal("anonymous", Scope((ANY_REPO,), ("admin",)))
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    id: str
+    name: str
+    scope: Scope
+    created_at: float
+    revoked_at: float | None = None
+    last_used_at: float | None = None
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "name": self.name, "repos": list(self.scope.repos),
+                "actions": list(self.scope.actions), "created_at": self.created_at,
+                "revoked_at": self.revoked_at, "last_used_at": self.last_used_at}
+
+
+def hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def make_scope(repos: Sequence[str], actions: Sequence[str]) -> Scope:
+    from .registry import check_repo_name
+    if not repos:
+        raise UsageError("a token needs at least one repository",
+                         hint="pass --repo NAME (repeatable), or --repo '*' for every one")
+    for repo in repos:
+        if repo != ANY_REPO:
+            check_repo_name(repo)
+    actions = tuple(dict.fromkeys(actions or ("read",)))
+    unknown = [a for a in actions if a not in ACTIONS]
+    if unknown:
+        raise UsageError(f"unknown action(s): {', '.join(unknown)}",
+                         hint=f"actions are {', '.join(ACTIONS)} (each includes the ones before)")
+    return Scope(tuple(dict.fromkeys(repos)), actions)
+
+
+class TokenStore:
+    """Tokens in the server home. Every check reads the database: a revoke made with the
+    CLI while the server runs takes effect on the next request."""
+
+    def __init__(self, db: HomeDB, clock: Callable[[], float] = time.time) -> None:
+        self.db = db
+        self.clock = clock
+
+    def create(self, name: str, repos: Sequence[str],
+               actions: Sequence[str]) -> tuple[TokenInfo, str]:
+        """A new token and its secret (shown once; only its hash is stored)."""
+        name = (name or "").strip()
+        if not name or len(name) > 100:
+            raise UsageError("a token needs a name of 1-100 characters",
+                             hint="name it after its user: codesift token create ci-bot ...")
+        scope = make_scope(repos, actions)
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        info = TokenInfo(f"tok_{secrets.token_hex(6)}", name, scope, self.clock())
+        self.db.write("INSERT INTO tokens (id, name, hash, repos, actions, created_at) "
+                      "VALUES (?, ?, ?, ?, ?, ?)",
+                      (info.id, name, hash_token(secret), json.dumps(scope.repos),
+                       json.dumps(scope.actions), info.created_at))
+        return info, secret
+
+    def revoke(self, token_id: str) -> TokenInfo:
+        changed = self.db.write("UPDATE tokens SET revoked_at = ? "
+                                "WHERE id = ? AND revoked_at IS NULL", (self.clock(), token_id))
+        info = self.get(token_id)
+        if info is None:
+            raise NotFound(f"no token {token_id!r}", hint="list them: codesift token list")
+        if not changed:
+            raise UsageError(f"token {token_id} was already revoked")
+        return info
+
+    def get(self, token_id: str) -> TokenInfo | None:
+        row = self.db.one(f"SELECT {_COLUMNS} FROM tokens WHERE id = ?", (token_id,))
+        return _info(row) if row else None
+
+    def list(self, include_revoked: bool = False) -> list[TokenInfo]:
+        where = "" if include_revoked else " WHERE revoked_at IS NULL"
+        return [_info(r) for r in self.db.rows(f"SELECT {_COLUMNS} FROM tokens{where} "
+                                                  "ORDER BY created_at")]
+
+    def authenticate(self, secret: str) -> Principal | None:
+        """The principal of a live token, or None."""
+        if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+            return None
+        row = self.db.one(f"SELECT {_COLUMNS} FROM tokens WHERE hash = ? AND revoked_at IS NULL",
+                          (hash_token(secret),))
+        if row is None:
+            return None
+        info = _info(row)
+        now = self.clock()
+        if info.last_used_at is None or now - info.last_used_at > 60:  # not a write per request
+            self.db.write("UPDATE tokens SET last_used_at = ? WHERE id = ?", (now, info.id))
+        return Principal(info.id, info.scope)
+
+
+_COLUMNS = "id, name, repos, actions, created_at, revoked_at, last_used_at"
+
+
+def _info(row: tuple) -> TokenInfo:
+    tid, name, repos, actions, created, revoked, used = row
+    return TokenInfo(tid, name, Scope(tuple(json.loads(repos)), tuple(json.loads(actions))),
+                     created, revoked, used)
+
+
+class RateLimiter:
+    """A token bucket per key (token id, or client address without auth): `burst` requests
+    at once, refilled at `rate` per second. rate <= 0 switches limiting off."""
+
+    def __init__(self, rate: float, burst: int,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.burst = max(1, burst)
+        self.clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last refill)
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> int:
+        """0 when the request may go ahead, else the whole seconds to wait (Retry-After)."""
+        if self.rate <= 0:
+            return 0
+        with self._lock:
+            now = self.clock()
+            tokens, last = self._buckets.get(key, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[key] = (tokens - 1.0, now)
+                return 0
+            self._buckets[key] = (tokens, now)
+            return max(1, math.ceil((1.0 - tokens) / self.rate))
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    at: float
+    token_id: str | None
+    client: str | None
+    method: str
+    endpoint: str
+    repo: str | None
+    status: int
+    paths: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {"at": self.at, "token_id": self.token_id, "client": self.client,
+                "method": self.method, "endpoint": self.endpoint, "repo": self.repo,
+                "status": self.status, "paths": list(self.paths)}
+
+
+class AuditLog:
+    """Who retrieved which paths, and every refused request, in the server home."""
+
+    def __init__(self, db: HomeDB, clock: Callable[[], float] = time.time) -> None:
+        self.db = db
+        self.clock = clock
+
+    def record(self, *, token_id: str | None, client: str | None, method: str, endpoint: str,
+               repo: str | None, status: int, paths: Iterable[str] = ()) -> None:
+        shown = list(dict.fromkeys(paths))[:MAX_AUDIT_PATHS]
+        self.db.write("INSERT INTO audit (at, token_id, client, method, endpoint, repo, status, "
+                      "paths) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                      (self.clock(), token_id, client, method, endpoint, repo, status,
+                       json.dumps(shown)))
+
+    def entries(self, *, token_id: str | None = None, repo: str | None = None,
+                limit: int = 100) -> list[AuditEntry]:
+        """The latest entries first."""
+        where, args = [], []
+        if token_id:
+            where.append("token_id = ?")
+            args.append(token_id)
+        if repo:
+            where.append("repo = ?")
+            args.append(repo)
+        sql = ("SELECT at, token_id, client, method, endpoint, repo, status, paths FROM audit"
+               + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY id DESC LIMIT ?")
+        return [AuditEntry(*r[:7], tuple(json.loads(r[7])))
+                for r in self.db.rows(sql, [*args, max(1, limit)])]
