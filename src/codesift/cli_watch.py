@@ -24,10 +24,16 @@ SHOWN_PATHS = 3
 @click.option("--debounce", "debounce_ms", type=int, default=DEBOUNCE_MS, show_default=True,
               help="Longest a steady stream of changes is grouped, in milliseconds.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per re-index.")
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"],
+              case_sensitive=False), default="WARNING", show_default=True,
+              help="Structured (JSON) logs on stderr from this level up.")
 @friendly_errors
-def watch_command(path, index_dir, no_dense, step_ms, debounce_ms, as_json):
+def watch_command(path, index_dir, no_dense, step_ms, debounce_ms, as_json, log_level):
     """Re-index PATH's files as they change, so edits are searchable at once (Ctrl-C stops)."""
+    from .logs import configure_logging
     from .watch import Watcher
+
+    configure_logging(log_level)
 
     printer = _print_json if as_json else _print_line
     watcher = Watcher(path, index_dir=index_dir, dense=False if no_dense else None,
