@@ -63,6 +63,7 @@ PROTECTED = [  # (method, url, json body): one request per kind of protected rou
     ("POST", "/tokens", {"name": "x", "repos": ["*"]}),
     ("DELETE", "/tokens/tok_0123", None),
     ("GET", "/audit", None),
+    ("GET", "/metrics", None),
 ]
 
 

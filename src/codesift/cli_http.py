@@ -54,13 +54,17 @@ def is_loopback(host: str) -> bool:
               help="Requests a token may make at once before the rate applies.")
 @click.option("--max-body", type=click.IntRange(1024), default=256 * 1024, show_default=True,
               help="Largest request body accepted, in bytes (larger: 413).")
+@click.option("--watch", is_flag=True,
+              help="Re-index each registered repository's files as they change (one "
+                   "watcher per indexed repository; new ones are picked up as they appear).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="info", show_default=True, help="Server log level (logs go to stderr).")
 @friendly_errors
 def serve_command(host, port, home, no_auth, allow_paths, rate_limit, burst, max_body,
-                  log_level):
+                  watch, log_level):
     """Serve the HTTP API (search, graph, map, files, index jobs) for the repositories
-    registered in the server home; OpenAPI at /docs and /openapi.json."""
+    registered in the server home; OpenAPI at /docs and /openapi.json, Prometheus
+    metrics at /metrics."""
     import uvicorn
 
     from .serve.deps import ServerConfig
@@ -71,7 +75,7 @@ def serve_command(host, port, home, no_auth, allow_paths, rate_limit, burst, max
                          "must carry a token", hint="create one: codesift token create NAME "
                                                     "--repo '*' --action read")
     config = ServerConfig(auth=not no_auth, host=host, rate=rate_limit, burst=burst,
-                          max_body_bytes=max_body,
+                          max_body_bytes=max_body, watch=watch,
                           allowed_roots=tuple(Path(p).expanduser().resolve() for p in allow_paths))
     app = create_app(home, config)
     state = app.state.codesift
@@ -80,7 +84,8 @@ def serve_command(host, port, home, no_auth, allow_paths, rate_limit, burst, max
     bound = sock.getsockname()[1]
     repos, tokens = len(state.registry.list()), len(state.tokens.list())
     click.echo(f"codesift serve: http://{_url_host(host)}:{bound} (home {state.db.home}, "
-               f"{repos} repositories, {'no auth' if no_auth else f'{tokens} tokens'})", err=True)
+               f"{repos} repositories, {'no auth' if no_auth else f'{tokens} tokens'}"
+               f"{', watching' if watch else ''})", err=True)
     if not no_auth and tokens == 0:
         click.echo("hint: no tokens yet, so every request will be refused: "
                    "codesift token create NAME --repo '*' --action admin", err=True)

@@ -18,6 +18,7 @@ from .auth import ANONYMOUS, AuditLog, Principal, RateLimiter, TokenStore
 from .home import HomeDB
 from .http_errors import Forbidden, HTTPError, TooManyRequests, Unauthorized
 from .jobs import JobRunner, JobStore
+from .metrics import Metrics
 from .registry import Registry
 
 REPO_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -36,7 +37,8 @@ class ServerConfig:
     max_body_bytes: int = 256 * 1024
     host: str = "127.0.0.1"  # the address served on (the MCP app's Host-header check)
     stream_poll_seconds: float = 0.25
-    job_poll_seconds: float = 1.0
+    job_poll_seconds: float = 1.0  # also how often --watch looks for new repositories
+    watch: bool = False  # re-index each repository's changes as they happen (--watch)
 
 
 class StreamCount:
@@ -73,6 +75,7 @@ class ServerState:
     audit: AuditLog
     streams: StreamCount = field(default_factory=StreamCount)
     answering: StreamCount = field(default_factory=StreamCount)
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 def state_of(request: Request) -> ServerState:

@@ -24,15 +24,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from ..errors import CodesiftError
-from . import routes_admin, routes_ask, routes_query
+from . import observe, routes_admin, routes_ask, routes_query
 from .auth import AuditLog, RateLimiter, TokenStore
 from .deps import ServerConfig, ServerState, State
 from .home import HomeDB, default_home
 from .http_errors import TooManyRequests, Unauthorized, status_of
 from .jobs import JobRunner, JobStore
 from .mcp_mount import McpMount
+from .metrics import Metrics
 from .registry import Registry
 from .schemas import Health, Ready
+from .watching import WatchSet
 
 log = logging.getLogger(__name__)
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -49,15 +51,21 @@ def create_app(home: str | os.PathLike | None = None,
     config = config or ServerConfig()
     state = _build_state(HomeDB(home or default_home()), config)
     mcp = McpMount(state, _error)
+    watchers = WatchSet(state.registry, state.metrics, poll_seconds=config.job_poll_seconds) \
+        if config.watch else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         state.db.lock_server()
         state.runner.start()
+        if watchers is not None:
+            watchers.start()
         try:
             async with mcp.running():
                 yield
         finally:
+            if watchers is not None:
+                await anyio.to_thread.run_sync(watchers.stop)
             # A running job stops at its next batch and is resumed by the next start.
             await anyio.to_thread.run_sync(state.runner.stop)
             state.registry.close()
@@ -66,11 +74,13 @@ def create_app(home: str | os.PathLike | None = None,
     app = FastAPI(title="codesift", version=_version(), description=DESCRIPTION,
                   lifespan=lifespan)
     app.state.codesift = state
+    app.state.watchers = watchers
     _add_error_handlers(app)
     _add_health(app)
     app.include_router(routes_admin.router)
     app.include_router(routes_query.router)
     app.include_router(routes_ask.router)
+    app.include_router(observe.router)
     app.mount("/mcp", mcp)  # /mcp/{name}: not in the OpenAPI document (it speaks MCP)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     if not config.auth:
@@ -78,6 +88,7 @@ def create_app(home: str | os.PathLike | None = None,
         # rebinds its own DNS name to 127.0.0.1 cannot talk to the server.
         app.add_middleware(TrustedHostMiddleware,
                            allowed_hosts=[*LOOPBACK_NAMES, config.host, "testserver"])
+    app.add_middleware(observe.RequestTimer, metrics=state.metrics)  # outermost: times all
     return app
 
 
@@ -116,12 +127,14 @@ class BodyLimit:
 
 
 def _build_state(db: HomeDB, config: ServerConfig) -> ServerState:
-    registry = Registry(db)
+    metrics = Metrics()
+    registry = Registry(db, on_open=observe.on_open(metrics))
     jobs = JobStore(db)
+    runner = JobRunner(jobs, registry, poll_seconds=config.job_poll_seconds,
+                       on_done=lambda name, index: observe.record_size(metrics, name, index))
     return ServerState(config=config, db=db, tokens=TokenStore(db), registry=registry,
-                       jobs=jobs, runner=JobRunner(jobs, registry,
-                                                   poll_seconds=config.job_poll_seconds),
-                       limiter=RateLimiter(config.rate, config.burst), audit=AuditLog(db))
+                       jobs=jobs, runner=runner, limiter=RateLimiter(config.rate, config.burst),
+                       audit=AuditLog(db), metrics=metrics)
 
 
 def _error(status: int, message: str, hint: str = "", headers: dict | None = None,
@@ -133,6 +146,7 @@ def _error(status: int, message: str, hint: str = "", headers: dict | None = Non
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CodesiftError)
     async def library_error(request: Request, exc: CodesiftError) -> JSONResponse:
+        observe.count_error(request, exc)
         headers = {}
         if isinstance(exc, Unauthorized):
             headers["WWW-Authenticate"] = "Bearer"
@@ -145,6 +159,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        observe.count_error(request, exc)
         problems = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
                      "type": str(e.get("type", ""))} for e in exc.errors()]
         first = problems[0] if problems else {"loc": [], "msg": "invalid request"}
@@ -154,12 +169,14 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        observe.count_error(request, exc)
         hint = {404: "see /docs for the endpoints", 405: "see /docs for the methods allowed",
                 413: "send a smaller request body"}.get(exc.status_code, "")
         return _error(exc.status_code, str(exc.detail), hint, getattr(exc, "headers", None))
 
     @app.exception_handler(sqlite3.DatabaseError)
     async def database_error(request: Request, exc: sqlite3.DatabaseError) -> JSONResponse:
+        observe.count_error(request, exc)
         log.error("%s %s: database error: %s", request.method, request.url.path, exc)
         return _error(500, f"an index could not be read ({exc})",
                       "run codesift status --check on the repository, or rebuild its index")
@@ -167,6 +184,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def bug(request: Request, exc: Exception) -> JSONResponse:
         # Starlette logs the traceback; the client gets one line, never the traceback.
+        observe.count_error(request, exc)
         return _error(500, f"internal error ({type(exc).__name__})",
                       "this is a bug in codesift: the server's log has the details")
 

@@ -157,8 +157,10 @@ class JobRunner:
     """One worker thread running queued jobs. It also polls, so jobs queued by the CLI
     (`codesift repo add`) start without a request to wake it."""
 
-    def __init__(self, jobs: JobStore, registry: Registry, *, poll_seconds: float = 1.0) -> None:
+    def __init__(self, jobs: JobStore, registry: Registry, *, poll_seconds: float = 1.0,
+                 on_done: Callable | None = None) -> None:
         self.jobs = jobs
+        self.on_done = on_done  # (repo name, Index) after a job's update: the app's metrics
         self.registry = registry
         self.poll_seconds = poll_seconds
         self._wake = threading.Event()
@@ -208,6 +210,8 @@ class JobRunner:
             repo = self.registry.get(job.repo)
             with self.registry.open_fresh(repo) as index:
                 summary = index.update(progress, rebuild=job.rebuild)
+                if self.on_done is not None:
+                    self.on_done(job.repo, index)
         except _Stopped:
             self.jobs.requeue(job.id)
             return

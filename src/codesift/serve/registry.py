@@ -57,9 +57,11 @@ class _Open:
 class Registry:
     """Registered repositories and their open indexes."""
 
-    def __init__(self, db: HomeDB, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, db: HomeDB, clock: Callable[[], float] = time.time,
+                 on_open: Callable[[str, Index], None] | None = None) -> None:
         self.db = db
         self.clock = clock
+        self.on_open = on_open  # told of each long-lived Index opened (the app's metrics)
         self._open: dict[str, _Open] = {}
         self._lock = threading.Lock()
 
@@ -121,7 +123,7 @@ class Registry:
     def using(self, name: str) -> Iterator[Index]:
         """The repository's long-lived Index, held for one request."""
         repo = self.get(name)
-        stale = None
+        stale = opened = None
         with self._lock:
             entry = self._open.get(name)
             inode = _inode(entry.index.db_path) if entry else None
@@ -129,11 +131,14 @@ class Registry:
                 stale, entry = self._open.pop(name), None
             if entry is None:
                 index = self.open_fresh(repo)
-                entry = _Open(index, repo.path, _inode(index.db_path), threading.Lock())
+                entry = opened = _Open(index, repo.path, _inode(index.db_path),
+                                       threading.Lock())
                 self._open[name] = entry
         if stale is not None:
             _close_later(stale)
         with entry.lock:
+            if opened is not None and self.on_open is not None:
+                self.on_open(name, entry.index)
             yield entry.index
 
     def _close(self, name: str) -> None:
