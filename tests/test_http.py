@@ -234,6 +234,8 @@ def test_ask_streams_a_grounded_answer(served, llm_server, monkeypatch):
     assert "class HttpClient" in prompt  # the packed code went to the LLM
     ready = client.get("/readyz").json()
     assert ready["open_streams"] == 0 and ready["answers_running"] == 0
+    metrics = client.get("/metrics").text  # the answer cache's lookups are counted
+    assert 'codesift_cache_lookups_total{cache="llm",result="miss"} 1.0' in metrics
 
 
 def test_ask_reports_llm_failures(served, llm_server, monkeypatch):

@@ -462,3 +462,20 @@ def test_dense_search_without_torch_and_a_rebuild_while_serving(small_dense, tmp
             assert "up to date with the indexed files" in text
     anyio.run(main)
     assert not marker.exists()
+
+
+def test_tool_calls_are_timed_by_the_metrics_observer(click_repo):
+    """`codesift serve` passes Metrics.tool: every MCP tool call lands in codesift_tool_seconds."""
+    from codesift.serve.metrics import Metrics
+    metrics = Metrics()
+
+    async def main():
+        async with Client(build_mcp_server(idx, observe_tool=metrics.tool)) as c:
+            await _ok(c, "search_code", query="Context.invoke", k=1)
+            await _err(c, "get_symbol", name="no_such_definition_xyz")
+    with codesift.open_index(click_repo) as idx:
+        anyio.run(main)
+    text = metrics.render()[0].decode()
+    assert 'codesift_tool_seconds_count{outcome="ok",tool="search_code"} 1.0' in text
+    # A library error comes back as a tool error after the call: timed, outcome ok.
+    assert 'tool="get_symbol"' in text

@@ -56,10 +56,11 @@ Confidence = Annotated[float, Field(ge=0.0, le=1.0, description=(
 
 
 def build_mcp_server(index: Index | IndexSource, *, bounds: Bounds | None = None,
-                     log_level: str = "WARNING") -> MCPServer:
+                     log_level: str = "WARNING", observe_tool=None) -> MCPServer:
     """An MCP server answering from `index`: an Index, opened once and kept for the server's
-    life, or a callable lending one per tool call as a context manager (see tools.Backend)."""
-    backend = Backend(index, bounds)
+    life, or a callable lending one per tool call as a context manager (see tools.Backend).
+    `observe_tool(name)` is a context manager around each call (metrics.Metrics.tool)."""
+    backend = Backend(index, bounds, observe_tool)
     server = MCPServer("codesift", title="codesift code search", version=_version(),
                        instructions=INSTRUCTIONS, log_level=log_level)
     _register_retrieval(server, backend)
@@ -71,7 +72,7 @@ def build_mcp_server(index: Index | IndexSource, *, bounds: Bounds | None = None
 
 def mcp_http_app(index: Index | IndexSource, *, path: str = "/mcp",
                  bounds: Bounds | None = None, host: str = "127.0.0.1",
-                 stateless: bool = False) -> Starlette:
+                 stateless: bool = False, observe_tool=None) -> Starlette:
     """The server as a streamable-HTTP ASGI app serving MCP at `path`; `index` as for
     build_mcp_server (one per repository, e.g. `lambda: registry.using(name)`).
 
@@ -79,7 +80,7 @@ def mcp_http_app(index: Index | IndexSource, *, path: str = "/mcp",
     at /mcp, and run its lifespan from the outer app's (the lifespan starts the SDK's session
     manager): `async with mcp_app.router.lifespan_context(mcp_app): yield`. `host` is the
     address served on: for loopback the SDK refuses other Host headers (DNS rebinding)."""
-    server = build_mcp_server(index, bounds=bounds)
+    server = build_mcp_server(index, bounds=bounds, observe_tool=observe_tool)
     return server.streamable_http_app(streamable_http_path=path, host=host,
                                       stateless_http=stateless)
 

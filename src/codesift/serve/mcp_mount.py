@@ -88,7 +88,8 @@ class McpMount:
                 from .mcp import mcp_http_app
                 registry = self.state.registry
                 app = mcp_http_app(lambda: registry.using(name), path="/",
-                                   host=self.state.config.host)
+                                   host=self.state.config.host,
+                                   observe_tool=self.state.metrics.tool)
                 await self._group.start(_run_lifespan, app)
                 self._apps[name] = app
             return self._apps[name]

@@ -129,6 +129,8 @@ def _work(run: _Answering, state: ServerState, loop: asyncio.AbstractEventLoop,
         try:
             with state.registry.open_fresh(run.repo) as index:
                 result = answer(index, run.prepared, run.client, on_delta=delta)
+            if result.supported:
+                state.metrics.cache_lookup("llm", result.cached)
             put(("answer", result.to_dict()))
         except _Cancelled:
             pass

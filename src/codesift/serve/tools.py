@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,15 +60,17 @@ class Backend:
     A held Index serves one call at a time (it caches a query embedder and vectors and has
     one SQLite connection); a lender does its own locking."""
 
-    def __init__(self, index: Index | IndexSource, bounds: Bounds | None = None) -> None:
+    def __init__(self, index: Index | IndexSource, bounds: Bounds | None = None,
+                 observe: Callable[[str], AbstractContextManager] | None = None) -> None:
         self.bounds = bounds or Bounds()
+        self._observe = observe or (lambda name: nullcontext())
         self._borrow = self._held if isinstance(index, Index) else index
         self._index = index
         self._lock = threading.Lock()
         self._inode: int | None = None
 
     def run(self, tool: Callable[..., ToolOutput], /, **arguments) -> ToolOutput:
-        with self._borrow() as index:
+        with self._observe(tool.__name__), self._borrow() as index:
             return tool(Workspace(index, self.bounds), **arguments)
 
     @contextmanager
