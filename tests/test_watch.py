@@ -20,7 +20,7 @@ import pytest
 import codesift
 from codesift.ingest.discover import discover
 from codesift.model import SourceFile
-from codesift.reindex import classify_path
+from codesift.ingest.discover import classify_path
 from codesift.watch import Reindex, Watcher
 
 EVENT_TIMEOUT = 30.0

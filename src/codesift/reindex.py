@@ -15,8 +15,7 @@ from pathlib import Path
 from .graph.build import update_graph
 from .indexer import (IndexSummary, Progress, _bump_generation, changed_files, check_embedder,
                       delete_files, embed_missing, write_batches)
-from .ingest.discover import (_ALWAYS_SKIP_DIRS, _dir_skip_reason, _ignored_by, _load_rules,
-                              _Rules, classify_file)
+from .ingest.discover import ALWAYS_SKIP_DIRS, classify_path
 from .ingest.parse import PARSER_VERSION
 from .ingest.secrets import REDACTOR_VERSION
 from .model import SkippedFile, SourceFile
@@ -27,37 +26,6 @@ from .store.sqlite_graph import GraphTables
 RULE_FILES = frozenset({".gitignore", ".codesiftignore"})
 # Past this many paths a walk costs less than judging each one on its own.
 MAX_PATHS = 2_000
-
-
-def classify_path(root: Path, rel: str, *, max_file_bytes: int = 1_000_000,
-                  extra_ignores: tuple[str, ...] = ()) -> SourceFile | SkippedFile | None:
-    """What `discover` would make of the file at repo-relative `rel`: a SourceFile, a
-    SkippedFile with the reason, or None when no regular file is there (deleted)."""
-    import pathspec
-    rules = _load_rules(os.path.join(root, ".git", "info", "exclude"), "", "gitignored")
-    extra = [_Rules("", pathspec.GitIgnoreSpec.from_lines(extra_ignores), "ignored by pattern")] \
-        if extra_ignores else []
-    parts = rel.split("/")
-    here, rel_dir = str(root), ""
-    for name in ["", *parts[:-1]]:
-        if name:  # judge this directory as the walk would before descending into it
-            parent, here = here, os.path.join(here, name)
-            if os.path.islink(here):
-                return SkippedFile(rel, "symlink")
-            reason = _dir_skip_reason(here, name, parent) or \
-                _ignored_by(tuple(rules + extra), rel_dir + name, True)
-            if reason:
-                return SkippedFile(rel, reason)
-            rel_dir += name + "/"
-        for fname, why in ((".gitignore", "gitignored"), (".codesiftignore", "codesiftignored")):
-            rules += _load_rules(os.path.join(here, fname), rel_dir, why)
-    full = os.path.join(root, rel)
-    if os.path.islink(full):
-        return SkippedFile(rel, "symlink") if os.path.exists(full) else None
-    if not os.path.isfile(full):
-        return None
-    reason = _ignored_by(tuple(rules + extra), rel, False)
-    return SkippedFile(rel, reason) if reason else classify_file(full, rel, max_file_bytes)
 
 
 def needs_walk(root: Path, paths: Iterable[str]) -> bool:
@@ -150,7 +118,7 @@ def _judge(root: Path, paths: Sequence[str], known: dict, max_file_bytes: int,
     skipped: list[SkippedFile] = []
     deleted: dict[str, None] = {}
     for rel in paths:
-        if any(part in _ALWAYS_SKIP_DIRS for part in rel.split("/")[:-1]):
+        if any(part in ALWAYS_SKIP_DIRS for part in rel.split("/")[:-1]):
             continue
         found = classify_path(root, rel, max_file_bytes=max_file_bytes,
                               extra_ignores=extra_ignores)

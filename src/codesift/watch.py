@@ -20,7 +20,7 @@ from pathlib import Path
 from .api import Index, open_index
 from .config import Settings
 from .errors import CodesiftError, UsageError
-from .ingest.discover import _ALWAYS_SKIP_DIRS
+from .ingest.discover import ALWAYS_SKIP_DIRS
 
 STEP_MS = 50  # quiet time that ends a burst of changes
 DEBOUNCE_MS = 1000  # longest a steady stream of changes is grouped
@@ -70,7 +70,7 @@ class ChangeFilter:
                 or path.startswith(self.index_prefix):
             return None
         rel = path[len(self.prefix):].replace(os.sep, "/")
-        if not rel or any(part in _ALWAYS_SKIP_DIRS for part in rel.split("/")):
+        if not rel or any(part in ALWAYS_SKIP_DIRS for part in rel.split("/")):
             return None
         return rel
 

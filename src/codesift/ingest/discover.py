@@ -24,7 +24,7 @@ class Discovery:
 
 
 # Directory names skipped wherever they appear, with the reason shown to the user.
-_ALWAYS_SKIP_DIRS = {
+ALWAYS_SKIP_DIRS = {
     ".git": "version control (.git)",
     ".hg": "version control (.hg)",
     ".svn": "version control (.svn)",
@@ -147,8 +147,8 @@ def _ignored_by(rules: tuple[_Rules, ...], rel: str, is_dir: bool) -> str | None
 
 def _dir_skip_reason(path: str, name: str, parent: str) -> str | None:
     """Why a whole directory is vendored, generated or a cache; None to descend into it."""
-    if name in _ALWAYS_SKIP_DIRS:
-        return _ALWAYS_SKIP_DIRS[name]
+    if name in ALWAYS_SKIP_DIRS:
+        return ALWAYS_SKIP_DIRS[name]
     if name.endswith(".egg-info"):
         return "build output (egg-info)"
     if os.path.exists(os.path.join(path, "pyvenv.cfg")):
@@ -361,3 +361,33 @@ def _decode(data: bytes) -> tuple[str, str | None]:
         except UnicodeDecodeError:
             pass
     return data.decode("latin-1", errors="replace"), "not valid UTF-8, decoded as latin-1"
+
+
+def classify_path(root: Path, rel: str, *, max_file_bytes: int = 1_000_000,
+                  extra_ignores: tuple[str, ...] = ()) -> SourceFile | SkippedFile | None:
+    """What `discover` would make of the file at repo-relative `rel`: a SourceFile, a
+    SkippedFile with the reason, or None when no regular file is there (deleted)."""
+    rules = _load_rules(os.path.join(root, ".git", "info", "exclude"), "", "gitignored")
+    extra = [_Rules("", pathspec.GitIgnoreSpec.from_lines(extra_ignores), "ignored by pattern")] \
+        if extra_ignores else []
+    parts = rel.split("/")
+    here, rel_dir = str(root), ""
+    for name in ["", *parts[:-1]]:
+        if name:  # judge this directory as the walk would before descending into it
+            parent, here = here, os.path.join(here, name)
+            if os.path.islink(here):
+                return SkippedFile(rel, "symlink")
+            reason = _dir_skip_reason(here, name, parent) or \
+                _ignored_by(tuple(rules + extra), rel_dir + name, True)
+            if reason:
+                return SkippedFile(rel, reason)
+            rel_dir += name + "/"
+        for fname, why in ((".gitignore", "gitignored"), (".codesiftignore", "codesiftignored")):
+            rules += _load_rules(os.path.join(here, fname), rel_dir, why)
+    full = os.path.join(root, rel)
+    if os.path.islink(full):
+        return SkippedFile(rel, "symlink") if os.path.exists(full) else None
+    if not os.path.isfile(full):
+        return None
+    reason = _ignored_by(tuple(rules + extra), rel, False)
+    return SkippedFile(rel, reason) if reason else classify_file(full, rel, max_file_bytes)
