@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import prompts, recipes
@@ -54,6 +54,9 @@ class Prepared:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
+    """A task's answer (or the plain statement that nothing supports one), what it was
+    computed against, the context it was given and what the checks found."""
+
     task: str
     subject: str
     text: str
@@ -65,7 +68,6 @@ class Answer:
     endpoint: str | None = None
     cached: bool = False
     note: str = ""
-    problems_hint: str = field(default="")
 
     def to_dict(self, with_context: bool = False) -> dict:
         out = {"task": self.task, "subject": self.subject, "answer": self.text,
