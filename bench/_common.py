@@ -63,6 +63,18 @@ def split_settings(opts: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
             {k: v for k, v in opts.items() if k not in names})
 
 
+def history_packages(spec: str) -> list[str] | None:
+    """The packages a `--packages` value names ("all" or a comma list); None (after saying
+    which on stderr) when one is unknown."""
+    from codesift.evaluate import datasets
+    packages = datasets.history_packages() if spec == "all" else spec.split(",")
+    unknown = [p for p in packages if p not in datasets.HISTORY_CORPORA]
+    if unknown:
+        print(f"unknown package(s): {', '.join(unknown)}", file=sys.stderr)
+        return None
+    return packages
+
+
 def timed(fn, *args, **kwargs) -> tuple[Any, float]:
     """(result, milliseconds)."""
     t0 = time.perf_counter()

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import _common  # noqa: F401  (sets the import path)
-from _common import hit_dict, parse_opts, parse_variants, split_settings, timed, write_json
+from _common import hit_dict, history_packages, parse_opts, parse_variants, split_settings, timed, write_json
 
 from codesift.evaluate import baselines, datasets, metrics, report
 
@@ -70,10 +70,8 @@ def open_codesift(root: Path, index_dir: Path, args, open_opts: dict):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    packages = datasets.history_packages() if args.packages == "all" else args.packages.split(",")
-    unknown = [p for p in packages if p not in datasets.HISTORY_CORPORA]
-    if unknown:
-        print(f"unknown package(s): {', '.join(unknown)}", file=sys.stderr)
+    packages = history_packages(args.packages)
+    if packages is None:
         return 2
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     open_opts, search_opts = parse_opts(args.open_opt), parse_opts(args.search_opt)

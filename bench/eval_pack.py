@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import _common  # noqa: F401  (sets the import path)
-from _common import write_json
+from _common import history_packages, write_json
 
 from codesift.evaluate import datasets
 
@@ -45,10 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    packages = datasets.history_packages() if args.packages == "all" else args.packages.split(",")
-    unknown = [p for p in packages if p not in datasets.HISTORY_CORPORA]
-    if unknown:
-        print(f"unknown package(s): {', '.join(unknown)}", file=sys.stderr)
+    packages = history_packages(args.packages)
+    if packages is None:
         return 2
     budgets = [int(b) for b in args.budgets.split(",")]
     cache = args.cache_dir or datasets.default_cache_dir()
