@@ -72,6 +72,18 @@ def test_torch_bf16_stays_close_to_fp32(torch_embedder: LocalEmbedder) -> None:
     assert (got * ref).sum(axis=1).min() >= 0.999
 
 
+def test_int8_is_its_own_embedder_close_to_fp32(onnx_embedder: LocalEmbedder,
+                                               cache_dir: Path) -> None:
+    int8 = make_embedder("local-int8", cache_dir=cache_dir)
+    assert int8.id == embedder_id_for("local-int8") == "local:all-MiniLM-L6-v2#int8"
+    assert int8.id != onnx_embedder.id  # an index never mixes int8 and fp32 vectors
+    got, ref = int8.embed_documents(SNIPPETS), onnx_embedder.embed_documents(SNIPPETS)
+    assert got.shape == ref.shape and np.allclose(np.linalg.norm(got, axis=1), 1, atol=1e-5)
+    cos = (got * ref).sum(axis=1)
+    assert cos.min() > 0.8 and cos.max() < 0.99999  # close, and really quantized
+    assert any(cache_dir.rglob("model-int8.onnx"))  # quantized once, cached beside the export
+
+
 def test_rows_are_unit_and_in_input_order(onnx_embedder: LocalEmbedder) -> None:
     texts = SNIPPETS[::-1] * 6  # > one batch, lengths deliberately unsorted
     seen: list[int] = []

@@ -177,7 +177,7 @@ class Index:
         from .embed import make_embedder
         from .embed.base import split_spec
         opts: dict = {"batch_size": self.settings.embed_batch_size}
-        if split_spec(spec)[0] == "local":
+        if split_spec(spec)[0] in ("local", "local-int8"):
             # One thread answers a query fastest; indexing gets every core.
             threads = self.settings.embed_threads or os.cpu_count() or 1
             opts.update(threads=1 if for_queries else threads,

@@ -53,10 +53,11 @@ def split_spec(spec: str) -> tuple[str, str]:
     spec = (spec or "").strip()
     kind, _, rest = spec.partition(":")
     kind = kind.lower()
-    if kind not in ("local", "openai"):
+    if kind not in ("local", "local-int8", "openai"):
         raise EmbedderError(
             f"unknown embedder {spec!r}",
-            hint='use "local", "local:<model name or folder>" or "openai:<model>"',
+            hint='use "local", "local:<model name or folder>", "local-int8[:<model>]" '
+                 'or "openai:<model>"',
         )
     if kind == "openai" and not rest:
         raise EmbedderError(
@@ -69,10 +70,10 @@ def split_spec(spec: str) -> tuple[str, str]:
 def embedder_id_for(spec: str, **opts: object) -> str:
     """The id `make_embedder(spec, **opts).id` will have, computed without loading anything."""
     kind, rest = split_spec(spec)
-    if kind == "local":
+    if kind in ("local", "local-int8"):
         from codesift.embed.local import local_model_id
 
-        return local_model_id(rest or DEFAULT_LOCAL_MODEL)
+        return local_model_id(rest or DEFAULT_LOCAL_MODEL) + ("#int8" if kind == "local-int8" else "")
     from codesift.embed.openai_compat import openai_model_id, resolve_base_url
 
     return openai_model_id(resolve_base_url(opts.get("base_url")), rest)  # type: ignore[arg-type]
@@ -82,9 +83,11 @@ def make_embedder(spec: str, **opts: object) -> Embedder:
     """Build the embedder a spec names; options go to its constructor (see LocalEmbedder,
     OpenAIEmbedder). Cheap: models load on first use."""
     kind, rest = split_spec(spec)
-    if kind == "local":
+    if kind in ("local", "local-int8"):
         from codesift.embed.local import LocalEmbedder
 
+        if kind == "local-int8":
+            opts = {**opts, "precision": "int8"}
         return LocalEmbedder(rest or DEFAULT_LOCAL_MODEL, **opts)  # type: ignore[arg-type]
     from codesift.embed.openai_compat import OpenAIEmbedder
 

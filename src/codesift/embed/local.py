@@ -134,13 +134,15 @@ class LocalEmbedder:
         max_tokens: int | None = None,
         query_max_tokens: int | None = None,
     ) -> None:
-        if backend not in ("auto", "onnx", "torch") or precision not in ("auto", "fp32", "bf16"):
+        if backend not in ("auto", "onnx", "torch") or \
+                precision not in ("auto", "fp32", "bf16", "int8"):
             raise EmbedderError(
                 f"bad local embedder options backend={backend!r} precision={precision!r}",
                 hint='backend is "auto", "onnx" or "torch"; precision is "auto", "fp32" or "bf16"',
             )
         self.model_dir = resolve_model_dir(model)
-        self.id = local_model_id(model)
+        # int8 vectors differ from fp32 ones: an index never mixes the two (another id).
+        self.id = local_model_id(model) + ("#int8" if precision == "int8" else "")
         self.dim = _read_dim(self.model_dir)
         self.threads, self.batch_size, self.precision = threads, batch_size, precision
         # Documents may be cut shorter than the model's window: cost grows with length and
@@ -158,7 +160,11 @@ class LocalEmbedder:
                 f"the model in {self.model_dir} has modules the ONNX path cannot run",
                 hint="use backend='torch'",
             )
-        self.backend = backend if backend != "auto" else self._pick_backend(precision)
+        if precision == "int8" and self._layout is None:
+            raise EmbedderError("int8 needs the ONNX path, which this model's layout cannot run",
+                                hint="use the default precision")
+        self.backend = "onnx" if precision == "int8" else \
+            backend if backend != "auto" else self._pick_backend(precision)
         self._onnx: Any = None
         self._torch: Any = None
 
@@ -207,17 +213,24 @@ class LocalEmbedder:
             if not (folder / "model.onnx").is_file():
                 export_onnx(self.model_dir, folder, self._layout or {})
             try:
-                self._onnx = OnnxEncoder(folder, threads=self.threads)
+                self._onnx = self._open_onnx(folder)
             except Exception as exc:  # a damaged cache entry: rebuild it once
                 try:
                     export_onnx(self.model_dir, folder, self._layout or {})
-                    self._onnx = OnnxEncoder(folder, threads=self.threads)
+                    self._onnx = self._open_onnx(folder)
                 except Exception:
                     raise EmbedderError(
                         f"cannot load the ONNX export in {folder}: {exc}",
                         hint=f"delete {folder} and retry, or use backend='torch'",
                     ) from exc
         return self._onnx
+
+    def _open_onnx(self, folder: Path) -> Any:
+        from codesift.embed.onnx import OnnxEncoder, quantize_int8
+
+        if self.precision == "int8":
+            return OnnxEncoder(folder, threads=self.threads, model_file=quantize_int8(folder).name)
+        return OnnxEncoder(folder, threads=self.threads)
 
     def _torch_encoder(self) -> Any:
         if self._torch is None:
