@@ -83,6 +83,9 @@ def test_a_question_nothing_supports_is_not_sent_to_the_llm(repo, llm_server):
     out = json.loads(result.stdout)
     assert out["supported"] is False and "Nothing in the index supports" in out["answer"]
     assert llm_server.chat_requests == []
+    # Without an LLM configured it is said just as plainly, not buried under a context.
+    plain = run(repo, llm_server, "ask", "zebra quokka photosynthesis", configured=False)
+    assert plain.exit_code == 0 and plain.stdout.startswith("Nothing in the index supports")
 
 
 def test_without_an_llm_ask_prints_the_context_and_how_to_configure(repo, llm_server):

@@ -82,6 +82,13 @@ def _run(task, subject, repo, index_dir, budget, model, show_context, as_json, *
 
     with open_index(repo, index_dir=index_dir) as idx:
         prepared = prepare(idx, task, subject, budget=budget, **kwargs)
+        if not prepared.supported:  # said plainly, with or without an LLM configured
+            result = answer(idx, prepared, client=None)
+            if as_json:
+                return emit_json(result.to_dict(with_context=show_context))
+            if show_context:
+                _print_context(prepared.context)
+            return click.echo(result.text)
         settings = idx.settings.with_overrides(llm_model=model)
         try:
             client = client_from_settings(settings, cache=SQLiteCache(idx.store().db))
