@@ -42,12 +42,22 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def onnx_embedder(cache_dir: Path) -> LocalEmbedder:
-    return LocalEmbedder(backend="onnx", cache_dir=cache_dir)
+    # fp32 queries: the exact vectors, for the tests that compare paths to each other.
+    return LocalEmbedder(backend="onnx", cache_dir=cache_dir, query_precision="fp32")
 
 
 @pytest.fixture(scope="module")
-def torch_embedder() -> LocalEmbedder:
-    return LocalEmbedder(backend="torch", precision="fp32")
+def torch_embedder(cache_dir: Path) -> LocalEmbedder:
+    return LocalEmbedder(backend="torch", precision="fp32", cache_dir=cache_dir)
+
+
+@pytest.fixture(scope="module")
+def st_reference() -> np.ndarray:
+    """SNIPPETS through sentence-transformers itself, fp32: what every path must give."""
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(LocalEmbedder().model_dir), device="cpu")
+    return model.encode(SNIPPETS, normalize_embeddings=True, convert_to_numpy=True)
 
 
 def test_local_embedder_is_an_embedder(onnx_embedder: LocalEmbedder) -> None:
@@ -56,13 +66,41 @@ def test_local_embedder_is_an_embedder(onnx_embedder: LocalEmbedder) -> None:
     assert onnx_embedder.dim == 384
 
 
-def test_onnx_matches_sentence_transformers_fp32(onnx_embedder: LocalEmbedder, torch_embedder: LocalEmbedder) -> None:
-    ref = torch_embedder.embed_documents(SNIPPETS)
-    got = onnx_embedder.embed_documents(SNIPPETS)
-    assert got.dtype == np.float32 and got.shape == (len(SNIPPETS), 384)
-    assert (got * ref).sum(axis=1).min() >= 0.9999
-    for text, row in zip(SNIPPETS, ref):
+def test_onnx_and_torch_match_sentence_transformers_fp32(
+        onnx_embedder: LocalEmbedder, torch_embedder: LocalEmbedder, st_reference: np.ndarray) -> None:
+    # The torch path runs transformers' model without sentence-transformers: same vectors.
+    from codesift.embed.torch_direct import TransformersEncoder
+
+    torch_encoder = torch_embedder._torch_encoder()  # a handful of texts would go to ONNX
+    assert isinstance(torch_encoder, TransformersEncoder)
+    for got in (onnx_embedder.embed_documents(SNIPPETS), torch_encoder.encode(SNIPPETS, 4)):
+        assert got.dtype == np.float32 and got.shape == (len(SNIPPETS), 384)
+        assert (got * st_reference).sum(axis=1).min() >= 0.9999
+    for text, row in zip(SNIPPETS, st_reference):
         assert float(onnx_embedder.embed_query(text) @ row) >= 0.9999
+
+
+def test_int8_query_encoder_is_close_to_fp32(onnx_embedder: LocalEmbedder, cache_dir: Path,
+                                             st_reference: np.ndarray) -> None:
+    # The default query encoder: per-channel int8 weights, the same embedder id (it
+    # searches the same fp32 document vectors), cached beside the export.
+    emb = LocalEmbedder(backend="onnx", cache_dir=cache_dir)
+    assert emb.query_precision == "int8" and emb.id == onnx_embedder.id
+    cos = [float(emb.embed_query(t) @ row) for t, row in zip(SNIPPETS, st_reference)]
+    assert min(cos) >= 0.98 and max(cos) < 0.99999  # close, and really quantized
+    assert any(cache_dir.rglob("model-int8-pc.onnx"))
+    # Its documents are untouched fp32 vectors.
+    assert (emb.embed_documents(SNIPPETS) * st_reference).sum(axis=1).min() >= 0.9999
+    with pytest.raises(EmbedderError, match="query_precision"):
+        LocalEmbedder(query_precision="fp16")
+
+
+def test_parallel_batches_give_the_one_thread_vectors(cache_dir: Path) -> None:
+    # Two workers, one core each, over many batches: rows in input order, same numbers.
+    texts = [f"def f{i}(x):\n    return x * {i}" + " + x" * (i % 17) for i in range(90)]
+    one = LocalEmbedder(backend="onnx", cache_dir=cache_dir, threads=1, batch_size=8)
+    two = LocalEmbedder(backend="onnx", cache_dir=cache_dir, threads=2, batch_size=8)
+    np.testing.assert_allclose(one.embed_documents(texts), two.embed_documents(texts), atol=1e-5)
 
 
 def test_torch_bf16_stays_close_to_fp32(torch_embedder: LocalEmbedder) -> None:
@@ -99,7 +137,8 @@ def test_query_vector_is_the_one_text_batch_vector(cache_dir: Path) -> None:
     # embed_query tokenizes without the batch path (whose thread pool would compete with
     # the retrievers for the CPU) and must still give exactly the batch path's vector,
     # cut at its own window.
-    emb = LocalEmbedder(backend="onnx", cache_dir=cache_dir, max_tokens=16, query_max_tokens=16)
+    emb = LocalEmbedder(backend="onnx", cache_dir=cache_dir, max_tokens=16, query_max_tokens=16,
+                        query_precision="fp32")
     for text in SNIPPETS:
         np.testing.assert_array_equal(emb.embed_query(text), emb.embed_documents([text])[0])
     long_text = SNIPPETS[-1]  # far past 16 tokens: what follows the cut changes nothing
@@ -136,7 +175,7 @@ def test_ids_without_loading() -> None:
 
 def test_model_folder_path_is_accepted(onnx_embedder: LocalEmbedder, cache_dir: Path) -> None:
     folder = str(onnx_embedder.model_dir)
-    emb = make_embedder(f"local:{folder}", cache_dir=cache_dir)
+    emb = make_embedder(f"local:{folder}", cache_dir=cache_dir, query_precision="fp32")
     assert emb.id == f"local:{Path(folder).resolve()}" == embedder_id_for(f"local:{folder}")
     assert float(emb.embed_query("hello") @ onnx_embedder.embed_query("hello")) >= 0.9999
 

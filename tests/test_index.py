@@ -205,3 +205,63 @@ def test_long_bug_report_uses_its_identifiers(index):
               + "The code in question is `parse_header` which is called for every response.")
     hits = index.search(report, k=3)
     assert any(h.symbol.endswith("parse_header") for h in hits)
+
+
+def test_searches_never_see_rows_of_an_older_index_state(small_repo: Path, index):
+    # Chunk rows are kept between searches while the content stays the same: an update,
+    # by this Index or by another process's, must show the moved definition at once.
+    path = small_repo / "pkg/session.py"
+    text = path.read_text()
+    path.write_text("# moved down\n" * 7 + text)
+    index.update()
+    hit = next(h for h in index.search("save_session") if h.symbol.endswith("save_session"))
+    other = codesift.open_index(small_repo, dense=False)
+    try:
+        path.write_text("# moved further\n" * 30 + text)
+        other.update()
+    finally:
+        other.close()
+    moved = next(h for h in index.search("save_session") if h.symbol.endswith("save_session"))
+    assert moved.start_line == hit.start_line + 30 - 7
+
+
+class RecordingEmbedder:
+    """An Embedder that keeps what it was given (vectors from the text's hash)."""
+
+    id, dim = "recording:1", 8
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def embed_documents(self, texts, progress=None):
+        import hashlib
+
+        import numpy as np
+        self.seen += texts
+        rows = np.array([[b - 128.0 for b in hashlib.sha256(t.encode()).digest()[:8]] for t in texts],
+                        dtype=np.float32)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+    def embed_query(self, text):
+        return self.embed_documents([text])[0]
+
+
+def test_prose_is_embedded_by_its_head_and_code_whole(tmp_path: Path):
+    from codesift.indexer import PROSE_EMBED_CHARS, dense_input, run_index
+    from codesift.store.sqlite import SQLiteStore
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    para = "This paragraph explains how the option parser reads environment variables.\n"
+    (repo / "guide.md").write_text("# Options\n\n" + para * 40)
+    body = "".join(f"    total += {i}  # step {i} of the long computation\n" for i in range(40))
+    (repo / "calc.py").write_text("def long_sum():\n    total = 0\n" + body + "    return total\n")
+    store = SQLiteStore(tmp_path / "index.db", create=True)
+    emb = RecordingEmbedder()
+    run_index(repo, store, embedder=emb)
+    prose = [t for t in emb.seen if "paragraph explains" in t]
+    code = [t for t in emb.seen if "long computation" in t]
+    assert prose and all(len(t) <= PROSE_EMBED_CHARS and t.endswith("variables.") for t in prose)
+    assert code and max(len(t) for t in code) > PROSE_EMBED_CHARS  # code keeps its window
+    assert dense_input("short note", "markdown") == "short note"
+    store.close()

@@ -130,6 +130,7 @@ class Index:
             summary = run_index(self.root, store, **options)
         if emb is not None:  # searches should never pay for building the vector cache
             self._load_vectors(store)
+            _prepare_queries(emb)
         return summary
 
     def _rebuild(self, spec: str, progress: Progress | None) -> IndexSummary:
@@ -182,7 +183,8 @@ class Index:
             threads = self.settings.embed_threads or os.cpu_count() or 1
             opts.update(threads=1 if for_queries else threads,
                         max_tokens=self.settings.embed_max_tokens,
-                        query_max_tokens=self.settings.query_max_tokens)
+                        query_max_tokens=self.settings.query_max_tokens,
+                        query_precision=self.settings.query_precision)
         elif self.settings.embed_base_url:
             opts["base_url"] = self.settings.embed_base_url
         return make_embedder(spec, **opts)
@@ -223,14 +225,16 @@ class Index:
         if not self.settings.dense or not spec or not store.get_meta("embedder_id"):
             return None
         self._load_vectors(store)
-        if self._query_embedder is None:
-            self._query_embedder = self._make_embedder(spec, for_queries=True)
+        # Made again when the settings it was made from change (an evaluation's variants).
+        key = (spec, self.settings.query_precision, self.settings.query_max_tokens)
+        if self._query_embedder is None or self._query_embedder[0] != key:
+            self._query_embedder = (key, self._make_embedder(spec, for_queries=True))
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codesift-embed")
         # A filtered search needs the allowed ids from SQLite: that scan stays on this thread.
         limit = 0 if options.filters.active else options.depth
-        pending = self._pool.submit(embed_and_scan, self._query_embedder.embed_query,
+        pending = self._pool.submit(embed_and_scan, self._query_embedder[1].embed_query,
                                     self._vectors, text, limit)
         return DenseRetriever(store, pending, self._vectors, scanned_limit=limit)
 
@@ -343,3 +347,14 @@ class Index:
 
 def _sqlite_files(db: Path) -> list[Path]:
     return [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
+
+
+def _prepare_queries(embedder) -> None:
+    """Let the embedder make its query model now (the local one exports and quantizes it
+    once per model). Best effort: a failure here is met, and reported, by the first search."""
+    prepare = getattr(embedder, "prepare_queries", None)
+    if prepare is not None:
+        try:
+            prepare()
+        except Exception:  # noqa: BLE001 - the index itself is complete and committed
+            pass

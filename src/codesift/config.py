@@ -26,6 +26,7 @@ class Settings:
     embed_tests: bool = False  # test code is found lexically and by symbol; vectors optional
     embed_max_tokens: int = 256  # documents are cut here
     query_max_tokens: int = 128  # queries are cut here (the window MiniLM was trained with)
+    query_precision: str = "int8"  # local model's query encoder: "int8" (2x faster) or "fp32"
     max_file_bytes: int = 1_000_000
     # Fusion: reciprocal-rank fusion constant and per-retriever weights.
     fusion: str = "rrf"  # "rrf" | "convex" | "max" (retrieve/fuse.py)

@@ -17,7 +17,7 @@ from .errors import EmbedderMismatchError
 from .graph.build import GraphSummary, update_graph
 from .ingest.chunk import CHUNKER_VERSION, chunk_file
 from .ingest.discover import discover, read_text
-from .ingest.languages import DEEP_LANGUAGES, is_test_path
+from .ingest.languages import DEEP_LANGUAGES, PROSE_LANGUAGES, is_test_path
 from .ingest.parse import PARSER_VERSION, parse_source
 from .ingest.secrets import REDACTOR_VERSION, redact
 from .model import ParsedFile, SkippedFile, SourceFile
@@ -161,6 +161,21 @@ def write_batches(store: SQLiteStore, todo: Sequence[SourceFile], progress: Prog
     return chunks_written, failures, warnings
 
 
+PROSE_EMBED_CHARS = 500  # ~128 tokens of English: the window MiniLM-class models train on
+
+
+def dense_input(text: str, language: str) -> str:
+    """What the dense model sees of a chunk. A prose section (Markdown, rst, text) is
+    about what its heading and lead paragraph say, and prose is found by its words
+    lexically anyway: its vector is made from that head, cut at a line end, which takes
+    a third off a documented project's embedding time (docs/benchmarks.md). Code keeps
+    its whole embedding text."""
+    if language not in PROSE_LANGUAGES or len(text) <= PROSE_EMBED_CHARS:
+        return text
+    cut = text.rfind("\n", 0, PROSE_EMBED_CHARS)
+    return text[:cut if cut > PROSE_EMBED_CHARS // 2 else PROSE_EMBED_CHARS]
+
+
 def embed_missing(store: SQLiteStore, embedder, progress: Progress | None,
                   embed_tests: bool = False) -> int:
     """Embed every chunk text that has no vector yet, committing per batch. Test code is
@@ -169,7 +184,7 @@ def embed_missing(store: SQLiteStore, embedder, progress: Progress | None,
     if (store.get_meta("embed_tests") == "1") != embed_tests:
         with store.transaction():
             store.set_meta("embed_tests", "1" if embed_tests else "0")
-    missing = store.texts_missing_vectors()
+    missing = [(h, dense_input(text, language)) for h, text, language in store.texts_missing_vectors()]
     # Similar lengths batch together: less padding, much faster on CPU.
     missing.sort(key=lambda item: len(item[1]))
     done = 0

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from codesift.embed.base import DEFAULT_LOCAL_MODEL, Progress, normalize_rows
+from codesift.embed.base import DEFAULT_LOCAL_MODEL, Progress, encode_sorted, normalize_rows
 from codesift.errors import EmbedderError
 
 _ST_ORG = "sentence-transformers/"
@@ -113,13 +114,15 @@ class LocalEmbedder:
     """A sentence-transformers model on the CPU.
 
     Queries always go through ONNX Runtime when the model's layout allows it (Transformer
-    + Pooling + Normalize): no torch import, vectors equal to fp32. For documents,
-    backend "onnx" uses the same session; "torch" uses sentence-transformers; "auto" picks
-    torch in bf16 on CPUs with AVX512-BF16 or AMX (1.85x the fp32 chunks per CPU-second,
-    cosine 0.9999 to fp32, bench/bench_embed.py) and ONNX Runtime fp32 otherwise (1.07x
-    torch fp32, and no torch import). precision ("auto" | "fp32" | "bf16") is for torch;
-    threads is per process (1 by default: a second thread loses when the other core is
-    busy, as it is while the indexer parses).
+    + Pooling + Normalize): no torch import; by default with per-channel int8 weights
+    (query_precision "int8": ~2x faster than fp32, cosine ~0.99 to the fp32 vector, the
+    same embedder id; "fp32" gives the exact vector). For documents, backend "onnx" uses
+    an fp32 session; "torch" runs the model's own weights through transformers (the
+    sentence-transformers pipeline rebuilt around it, torch_direct.py; sentence-transformers
+    itself only for layouts ONNX cannot run); "auto" picks torch in bf16 on CPUs with
+    AVX512-BF16 or AMX (cosine 0.9999 to fp32, bench/bench_embed.py) and ONNX Runtime fp32
+    otherwise (no torch import). precision ("auto" | "fp32" | "bf16") is for torch.
+    threads: how many batches run side by side, one core each (embed.base.encode_sorted).
     """
 
     def __init__(
@@ -133,12 +136,16 @@ class LocalEmbedder:
         cache_dir: str | os.PathLike[str] | None = None,
         max_tokens: int | None = None,
         query_max_tokens: int | None = None,
+        query_precision: str = "int8",
     ) -> None:
         if backend not in ("auto", "onnx", "torch") or \
-                precision not in ("auto", "fp32", "bf16", "int8"):
+                precision not in ("auto", "fp32", "bf16", "int8") or \
+                query_precision not in ("int8", "fp32"):
             raise EmbedderError(
-                f"bad local embedder options backend={backend!r} precision={precision!r}",
-                hint='backend is "auto", "onnx" or "torch"; precision is "auto", "fp32" or "bf16"',
+                f"bad local embedder options backend={backend!r} precision={precision!r} "
+                f"query_precision={query_precision!r}",
+                hint='backend is "auto", "onnx" or "torch"; precision is "auto", "fp32" or '
+                     '"bf16"; query_precision is "int8" or "fp32"',
             )
         self.model_dir = resolve_model_dir(model)
         # int8 vectors differ from fp32 ones: an index never mixes the two (another id).
@@ -151,6 +158,10 @@ class LocalEmbedder:
         # A pasted bug report can fill the whole window: its head says what it is about,
         # and a shorter cut keeps a long query's latency down.
         self.query_max_tokens = query_max_tokens
+        # A query is one short text: per-channel int8 weights embed it in half the time of
+        # fp32 at cosine ~0.99 to the fp32 vector, and the index's document vectors stay
+        # as they are (same id). "fp32" gives the exact vector.
+        self.query_precision = query_precision
         self._cache_dir = Path(cache_dir).expanduser() if cache_dir else None
         from codesift.embed.onnx import read_st_layout
 
@@ -166,7 +177,9 @@ class LocalEmbedder:
         self.backend = "onnx" if precision == "int8" else \
             backend if backend != "auto" else self._pick_backend(precision)
         self._onnx: Any = None
+        self._query_onnx: Any = None
         self._torch: Any = None
+        self._loading = threading.Lock()  # preload() may be loading a backend on a thread
 
     def _pick_backend(self, precision: str) -> str:
         import importlib.util
@@ -194,8 +207,21 @@ class LocalEmbedder:
 
     def embed_query(self, text: str) -> Any:
         if self._layout is not None:
-            return self._onnx_encoder().encode_one(text, self.query_max_tokens)
+            return self._query_encoder().encode_one(text, self.query_max_tokens)
         return self._torch_encoder().encode([text], 1, None, self.query_max_tokens)[0]
+
+    def prepare_queries(self) -> None:
+        """Write what embed_query will load (the ONNX export, its int8 query model) now,
+        at the end of indexing, so a first search never pays for exporting or quantizing."""
+        from codesift.embed.onnx import export_onnx, quantize_int8
+
+        if self._layout is None:
+            return
+        folder = self.onnx_dir
+        if not (folder / "model.onnx").is_file():
+            export_onnx(self.model_dir, folder, self._layout)
+        if self.precision != "int8" and self.query_precision == "int8":
+            quantize_int8(folder, per_channel=True)
 
     # -- backends, loaded on first use -------------------------------------------------
 
@@ -205,36 +231,63 @@ class LocalEmbedder:
 
         return export_dir_for(self.model_dir, self._cache_dir or cache_root())
 
+    def _query_encoder(self) -> Any:
+        # local-int8 documents are searched with the same int8 model; fp32 queries with fp32.
+        if self.precision == "int8" or self.query_precision == "fp32":
+            return self._onnx_encoder()
+        if self._query_onnx is None:
+            with self._loading:
+                if self._query_onnx is None:
+                    self._query_onnx = self._load_onnx("int8-query")
+        return self._query_onnx
+
     def _onnx_encoder(self) -> Any:
         if self._onnx is None:
-            from codesift.embed.onnx import OnnxEncoder, export_onnx
-
-            folder = self.onnx_dir
-            if not (folder / "model.onnx").is_file():
-                export_onnx(self.model_dir, folder, self._layout or {})
-            try:
-                self._onnx = self._open_onnx(folder)
-            except Exception as exc:  # a damaged cache entry: rebuild it once
-                try:
-                    export_onnx(self.model_dir, folder, self._layout or {})
-                    self._onnx = self._open_onnx(folder)
-                except Exception:
-                    raise EmbedderError(
-                        f"cannot load the ONNX export in {folder}: {exc}",
-                        hint=f"delete {folder} and retry, or use backend='torch'",
-                    ) from exc
+            with self._loading:
+                if self._onnx is None:
+                    self._onnx = self._load_onnx("int8" if self.precision == "int8" else "fp32")
         return self._onnx
 
-    def _open_onnx(self, folder: Path) -> Any:
+    def _load_onnx(self, variant: str) -> Any:
+        from codesift.embed.onnx import export_onnx
+
+        folder = self.onnx_dir
+        if not (folder / "model.onnx").is_file():
+            export_onnx(self.model_dir, folder, self._layout or {})
+        try:
+            return self._open_onnx(folder, variant)
+        except Exception as exc:  # a damaged cache entry: rebuild it once
+            try:
+                export_onnx(self.model_dir, folder, self._layout or {})
+                return self._open_onnx(folder, variant)
+            except Exception:
+                raise EmbedderError(
+                    f"cannot load the ONNX export in {folder}: {exc}",
+                    hint=f"delete {folder} and retry, or use backend='torch'",
+                ) from exc
+
+    def _open_onnx(self, folder: Path, variant: str) -> Any:
         from codesift.embed.onnx import OnnxEncoder, quantize_int8
 
-        if self.precision == "int8":
-            return OnnxEncoder(folder, threads=self.threads, model_file=quantize_int8(folder).name)
-        return OnnxEncoder(folder, threads=self.threads)
+        model = "model.onnx" if variant == "fp32" else \
+            quantize_int8(folder, per_channel=variant == "int8-query").name
+        return OnnxEncoder(folder, threads=self.threads, model_file=model)
 
     def _torch_encoder(self) -> Any:
+        with self._loading:
+            return self._torch or self._load_torch()
+
+    def _load_torch(self) -> Any:
         if self._torch is None:
-            self._torch = TorchEncoder(self.model_dir, self.dim, self.threads, self.precision)
+            if self._layout is None:  # modules only sentence-transformers runs
+                self._torch = TorchEncoder(self.model_dir, self.dim, self.threads, self.precision)
+            else:
+                from codesift.embed.torch_direct import TransformersEncoder
+
+                self.prepare_queries()  # the export's tokenizer, and the query model
+                bf16 = self.precision == "bf16" or (self.precision == "auto" and cpu_has_fast_bf16())
+                self._torch = TransformersEncoder(self.onnx_dir, self.model_dir / self._layout["transformer_path"],
+                                                  self.threads, bf16)
         return self._torch
 
 
@@ -267,7 +320,9 @@ class TorchEncoder:
         from codesift.embed.onnx import quiet_transformers
 
         quiet_transformers()
-        torch.set_num_threads(threads)
+        # `threads` batches run side by side, one core each (embed.base.encode_sorted).
+        torch.set_num_threads(1)
+        self.workers = max(1, threads)
         try:
             self.model = SentenceTransformer(str(model_dir), device="cpu")
         except Exception as exc:
@@ -288,17 +343,13 @@ class TorchEncoder:
             self.model.max_seq_length = window
 
     def _encode(self, texts: Sequence[str], batch_size: int, progress: Progress | None) -> Any:
-        import numpy as np
+        return encode_sorted(texts, self.dim, batch_size, self.workers, self._batch, progress)
 
-        order = np.argsort([len(t) for t in texts], kind="stable")
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
-        with self._torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                rows = order[start : start + batch_size]
-                vecs = self.model.encode(
-                    [texts[i] for i in rows], batch_size=len(rows), convert_to_tensor=True, show_progress_bar=False
-                )
-                out[rows] = normalize_rows(vecs.float().numpy())
-                if progress is not None:
-                    progress(min(start + batch_size, len(order)))
-        return out
+    def _batch(self, texts: list[str]) -> Any:
+        torch = self._torch
+        if torch.get_num_threads() != 1:  # per worker thread: OpenMP settings are per thread
+            torch.set_num_threads(1)
+        with torch.inference_mode():
+            vecs = self.model.encode(texts, batch_size=len(texts), convert_to_tensor=True,
+                                     show_progress_bar=False)
+            return normalize_rows(vecs.float().numpy())

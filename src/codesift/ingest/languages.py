@@ -100,6 +100,9 @@ SPECS: dict[str, LanguageSpec] = {
 }
 
 DEEP_LANGUAGES: frozenset[str] = frozenset(SPECS)
+# Languages of the fallback splitter that are prose or configuration, not code.
+PROSE_LANGUAGES = frozenset({"markdown", "rst", "text"})
+CONFIG_LANGUAGES = frozenset({"yaml", "toml", "json"})
 
 # Fallback kinds: no grammar, split by the fallback splitter on headings / blank lines.
 _FALLBACK_EXTENSIONS: dict[str, str] = {

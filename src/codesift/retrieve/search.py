@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..config import Settings
+from ..ingest.languages import CONFIG_LANGUAGES, PROSE_LANGUAGES
 from ..model import ChunkRow, Filters, Hit
 from ..store.sqlite import SQLiteStore
 from ..tokens import symbol_parts
@@ -17,8 +18,6 @@ from .retrievers import DEFAULT_DEPTH, Retriever, Scored
 
 CONTAINER_KINDS = frozenset({"class", "struct", "interface", "trait", "impl", "module",
                              "namespace", "enum", "object"})
-PROSE_LANGUAGES = frozenset({"markdown", "rst", "text"})
-CONFIG_LANGUAGES = frozenset({"yaml", "toml", "json"})
 STUB_SUFFIXES = (".pyi", ".d.ts", ".d.mts", ".d.cts")
 SNIPPET_LINES = 6
 

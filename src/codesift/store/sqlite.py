@@ -57,6 +57,9 @@ def fts_query(terms: Iterable[str]) -> str:
     return " OR ".join(f'"{t}"' for t in terms)
 
 
+ROWS_CACHE_MAX = 200_000  # ~40 MB of rows at most; then the cache starts over
+
+
 class SQLiteStore:
     """A codesift index in one SQLite database file."""
 
@@ -65,6 +68,9 @@ class SQLiteStore:
         self._vocab_ready = False
         self._df_cache: dict[str, int] = {}
         self._df_key: str | None = None
+        # Chunk rows a search read, for the next searches while the content stays the same.
+        self._rows_cache: dict[int, ChunkRow] = {}
+        self._rows_key: str | None = None
         # One transaction per connection at a time: threads sharing this store take turns.
         self._lock = threading.RLock()
         if not create and not self.path.exists():
@@ -225,9 +231,9 @@ class SQLiteStore:
 
     # -- vectors ---------------------------------------------------------------------
 
-    def texts_missing_vectors(self) -> list[tuple[bytes, str]]:
-        """Chunk texts that should have a vector and do not (tests only when the index
-        embeds tests: meta `embed_tests`)."""
+    def texts_missing_vectors(self) -> list[tuple[bytes, str, str]]:
+        """(text hash, embedding text, language) of the chunk texts that should have a
+        vector and do not (tests only when the index embeds tests: meta `embed_tests`)."""
         missing = [r[0] for r in self.db.execute(
             "SELECT DISTINCT text_hash FROM chunks INDEXED BY chunks_test_hash WHERE"
             f" text_hash NOT IN (SELECT text_hash FROM vectors){self._embedded_only()}")]
@@ -236,7 +242,8 @@ class SQLiteStore:
             part = missing[start:start + 500]
             marks = ",".join("?" * len(part))
             out += self.db.execute(
-                f"SELECT text_hash, MIN(embedding_text) FROM chunks WHERE text_hash IN ({marks})"
+                "SELECT text_hash, MIN(embedding_text), MIN(language) FROM chunks"
+                f" WHERE text_hash IN ({marks})"
                 " GROUP BY text_hash", part).fetchall()
         return out
 
@@ -374,15 +381,22 @@ class SQLiteStore:
         return {r[0] for r in self.db.execute(f"SELECT c.id FROM chunks c WHERE 1{where}", params)}
 
     def chunk_rows(self, ids: Iterable[int]) -> dict[int, ChunkRow]:
+        """id -> row. Rows are kept for as long as the index content stays the same (the
+        state key): a long-lived searcher (server, agent) reads most candidates once, and
+        reading them was a fifth of a warm search (docs/benchmarks.md)."""
         ids = list(ids)
-        out: dict[int, ChunkRow] = {}
-        for start in range(0, len(ids), 500):
-            part = ids[start:start + 500]
+        key = self.state_key()
+        if key != self._rows_key or len(self._rows_cache) > ROWS_CACHE_MAX:
+            self._rows_cache, self._rows_key = {}, key
+        cache = self._rows_cache
+        missing = [i for i in ids if i not in cache]
+        for start in range(0, len(missing), 500):
+            part = missing[start:start + 500]
             marks = ",".join("?" * len(part))
             for r in self.db.execute(
                     f"SELECT {_CHUNK_COLUMNS} FROM chunks c WHERE c.id IN ({marks})", part):
-                out[r[0]] = ChunkRow(*r[:9], bool(r[9]))
-        return out
+                cache[r[0]] = ChunkRow(*r[:9], bool(r[9]))
+        return {i: cache[i] for i in ids if i in cache}
 
     def chunk_texts(self, ids: Sequence[int]) -> dict[int, str]:
         marks = ",".join("?" * len(ids))
