@@ -26,12 +26,12 @@ import numpy as np
 
 HERE = Path(__file__).resolve()
 CONFIGS = {
-    "torch fp32 1 thread": dict(backend="torch", precision="fp32", threads=1),
-    "torch fp32 2 threads": dict(backend="torch", precision="fp32", threads=2),
-    "torch bf16 1 thread": dict(backend="torch", precision="bf16", threads=1),
-    "torch bf16 2 threads": dict(backend="torch", precision="bf16", threads=2),
-    "onnxruntime fp32 intra_op 1": dict(backend="onnx", threads=1),
-    "onnxruntime fp32 intra_op 2": dict(backend="onnx", threads=2),
+    "torch fp32 1 core": dict(backend="torch", precision="fp32", threads=1),
+    "torch fp32 2 cores": dict(backend="torch", precision="fp32", threads=2),
+    "torch bf16 1 core": dict(backend="torch", precision="bf16", threads=1),
+    "torch bf16 2 cores": dict(backend="torch", precision="bf16", threads=2),
+    "onnxruntime fp32 1 core": dict(backend="onnx", threads=1),
+    "onnxruntime fp32 2 cores": dict(backend="onnx", threads=2),
 }
 QUERIES = ["read a json file", "where do we retry failed uploads?", "parse command line arguments",
            "compute a sha256 hash of a file", "open a tcp socket with a timeout"]  # fmt: skip
@@ -142,7 +142,7 @@ def main() -> None:
     if spinner:
         spinner.start()
     try:
-        names = ["torch fp32 1 thread", *[c for c in args.only if c != "torch fp32 1 thread"]]
+        names = ["torch fp32 1 core", *[c for c in args.only if c != "torch fp32 1 core"]]
         with tempfile.TemporaryDirectory() as tmp:
             runs, vecs = throughput(names, args.n, args.rounds, tmp)
     finally:
@@ -151,7 +151,7 @@ def main() -> None:
     best = {name: args.n / min(r["wall"] for r in rs) for name, rs in runs.items()}
     median = {name: args.n / float(np.median([r["wall"] for r in rs])) for name, rs in runs.items()}
     cpu = {name: args.n / min(r["cpu"] for r in rs) for name, rs in runs.items()}
-    base, ref = best["torch fp32 1 thread"], vecs["torch fp32 1 thread"]
+    base, ref = best["torch fp32 1 core"], vecs["torch fp32 1 core"]
     busy = ", other core kept busy" if args.busy else ""
     print(f"\nIndex-time throughput: {args.n} stdlib chunks of ~800 chars, batch 32, "
           f"best of {args.rounds} interleaved rounds{busy}")  # fmt: skip

@@ -71,6 +71,7 @@ class SQLiteStore:
         # Chunk rows a search read, for the next searches while the content stays the same.
         self._rows_cache: dict[int, ChunkRow] = {}
         self._rows_key: str | None = None
+        self._snapshot_meta: dict[str, str] | None = None  # the meta table, inside snapshot()
         # One transaction per connection at a time: threads sharing this store take turns.
         self._lock = threading.RLock()
         if not create and not self.path.exists():
@@ -129,15 +130,23 @@ class SQLiteStore:
                 return
             self.db.execute("BEGIN")
             try:
+                # Nothing changes the meta table under a read snapshot, and a search asks
+                # for a dozen keys of it: one read instead of a query each.
+                self._snapshot_meta = self.all_meta()
                 yield
             finally:
+                self._snapshot_meta = None
                 self.db.execute("COMMIT")
 
     def get_meta(self, key: str) -> str | None:
+        if self._snapshot_meta is not None:
+            return self._snapshot_meta.get(key)
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
+        if self._snapshot_meta is not None:
+            self._snapshot_meta[key] = value
         self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
     def all_meta(self) -> dict[str, str]:
