@@ -392,7 +392,7 @@ class SQLiteStore:
     def chunk_rows(self, ids: Iterable[int]) -> dict[int, ChunkRow]:
         """id -> row. Rows are kept for as long as the index content stays the same (the
         state key): a long-lived searcher (server, agent) reads most candidates once, and
-        reading them was a fifth of a warm search (docs/benchmarks.md)."""
+        reading them was a quarter of a warm search on click (docs/benchmarks.md)."""
         ids = list(ids)
         key = self.state_key()
         if key != self._rows_key or len(self._rows_cache) > ROWS_CACHE_MAX:
