@@ -346,9 +346,9 @@ class TorchEncoder:
         return encode_sorted(texts, self.dim, batch_size, self.workers, self._batch, progress)
 
     def _batch(self, texts: list[str]) -> Any:
-        torch = self._torch
-        if torch.get_num_threads() != 1:  # per worker thread: OpenMP settings are per thread
-            torch.set_num_threads(1)
+        from codesift.embed.torch_direct import one_core
+
+        torch = one_core(self._torch)
         with torch.inference_mode():
             vecs = self.model.encode(texts, batch_size=len(texts), convert_to_tensor=True,
                                      show_progress_bar=False)

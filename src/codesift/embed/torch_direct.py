@@ -3,7 +3,7 @@
 For the layouts the ONNX path reproduces (Transformer + Pooling + Normalize), the
 export's tokenizer and pooling (OnnxEncoder) are put around `transformers.AutoModel`:
 the same vectors as sentence-transformers, without importing it (its imports, among them
-scikit-learn, cost ~1.7 s of every indexing run on this machine, docs/benchmarks.md).
+scikit-learn, cost ~1.6 s of every indexing run on this machine, docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -13,6 +13,14 @@ from typing import Any
 
 from codesift.embed.onnx import OnnxEncoder, quiet_transformers
 from codesift.errors import EmbedderError
+
+
+def one_core(torch: Any) -> Any:
+    """torch on this (worker) thread with one intra-op thread: OpenMP settings are per
+    thread, and each worker runs its own batch (embed.base.encode_sorted)."""
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+    return torch
 
 
 class TransformersEncoder(OnnxEncoder):
@@ -41,9 +49,7 @@ class TransformersEncoder(OnnxEncoder):
         self._torch = torch
 
     def _forward(self, feeds: dict[str, Any]) -> Any:
-        torch = self._torch
-        if torch.get_num_threads() != 1:  # per worker thread: OpenMP settings are per thread
-            torch.set_num_threads(1)
+        torch = one_core(self._torch)
         with torch.inference_mode():
             tensors = {name: torch.from_numpy(array) for name, array in feeds.items()}
             return self.model(**tensors).last_hidden_state.float().numpy()
