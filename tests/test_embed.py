@@ -68,12 +68,17 @@ def test_local_embedder_is_an_embedder(onnx_embedder: LocalEmbedder) -> None:
 
 def test_onnx_and_torch_match_sentence_transformers_fp32(
         onnx_embedder: LocalEmbedder, torch_embedder: LocalEmbedder, st_reference: np.ndarray) -> None:
-    # The torch path runs transformers' model without sentence-transformers: same vectors.
+    # The torch path runs the BERT forward on packed tokens (packed_bert.py), other
+    # architectures run transformers' model: both without sentence-transformers, same vectors.
+    from codesift.embed.packed_bert import PackedBertEncoder
     from codesift.embed.torch_direct import TransformersEncoder
 
     torch_encoder = torch_embedder._torch_encoder()  # a handful of texts would go to ONNX
-    assert isinstance(torch_encoder, TransformersEncoder)
-    for got in (onnx_embedder.embed_documents(SNIPPETS), torch_encoder.encode(SNIPPETS, 4)):
+    assert isinstance(torch_encoder, PackedBertEncoder)
+    weights = torch_embedder.model_dir / (torch_embedder._layout or {})["transformer_path"]
+    via_transformers = TransformersEncoder(torch_embedder.onnx_dir, weights)
+    for got in (onnx_embedder.embed_documents(SNIPPETS), torch_encoder.encode(SNIPPETS, 4),
+                via_transformers.encode(SNIPPETS, 4)):
         assert got.dtype == np.float32 and got.shape == (len(SNIPPETS), 384)
         assert (got * st_reference).sum(axis=1).min() >= 0.9999
     for text, row in zip(SNIPPETS, st_reference):
@@ -101,6 +106,54 @@ def test_parallel_batches_give_the_one_thread_vectors(cache_dir: Path) -> None:
     one = LocalEmbedder(backend="onnx", cache_dir=cache_dir, threads=1, batch_size=8)
     two = LocalEmbedder(backend="onnx", cache_dir=cache_dir, threads=2, batch_size=8)
     np.testing.assert_allclose(one.embed_documents(texts), two.embed_documents(texts), atol=1e-5)
+
+
+def test_packed_batches_cut_by_tokens_give_the_same_vectors(
+        torch_embedder: LocalEmbedder, st_reference: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Small token budgets: many batches, sequences of different lengths side by side in
+    # one packed matrix; each row still gets its own sequence's vector, in input order.
+    from codesift.embed import packed_bert
+
+    encoder = torch_embedder._torch_encoder()
+    whole = encoder.encode(SNIPPETS)
+    monkeypatch.setattr(packed_bert, "TOKEN_BUDGET", 40)
+    monkeypatch.setattr(packed_bert, "ROW_STEP", 16)
+    np.testing.assert_allclose(encoder.encode(SNIPPETS), whole, atol=1e-5)
+    assert (whole * st_reference).sum(axis=1).min() >= 0.9999
+
+
+def test_packed_pooling_matches_padded_pooling() -> None:
+    # cls / max / mean over packed rows equal the padded-batch pooling the ONNX path uses.
+    import torch
+
+    from codesift.embed.onnx import _pool
+    from codesift.embed.packed_bert import _pool_packed
+
+    rng = np.random.default_rng(0)
+    lengths = [3, 1, 5]
+    rows = rng.normal(size=(sum(lengths), 4)).astype(np.float32)
+    padded = np.zeros((3, 5, 4), dtype=np.float32)
+    mask = np.zeros((3, 5), dtype=np.int64)
+    start = 0
+    for i, n in enumerate(lengths):
+        padded[i, :n], mask[i, :n] = rows[start:start + n], 1
+        start += n
+    for mode in ("cls", "max", "mean"):
+        got = _pool_packed(torch, torch.from_numpy(rows), lengths, mode).numpy()
+        np.testing.assert_allclose(got, _pool(padded, mask, mode), atol=1e-6)
+
+
+def test_plan_batches_respects_counts_budget_and_workers() -> None:
+    from codesift.embed.base import plan_batches
+
+    lengths = [5, 1, 9, 3, 7, 2]
+    batches = plan_batches(lengths, batch_size=4, token_budget=10, workers=1)
+    assert sorted(int(i) for b in batches for i in b) == list(range(6))
+    flat = [lengths[i] for b in batches for i in b]
+    assert flat == sorted(lengths)  # shortest first: neighbours pad little
+    assert all(sum(lengths[i] for i in b) <= 10 or len(b) == 1 for b in batches)
+    assert all(len(b) <= 4 for b in batches)
+    assert len(plan_batches([4, 4], batch_size=32, token_budget=4096, workers=2)) == 2
 
 
 def test_torch_bf16_stays_close_to_fp32(torch_embedder: LocalEmbedder) -> None:

@@ -6,7 +6,7 @@ Specs: "local", "local:<model name or folder>", "openai:<model>". Nothing heavy 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 from codesift.errors import EmbedderError
 
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 Progress = Callable[[int], None]
+T = TypeVar("T")
 
 DEFAULT_LOCAL_MODEL = "all-MiniLM-L6-v2"
 
@@ -39,24 +40,26 @@ class Embedder(Protocol):
         ...
 
 
-def encode_sorted(texts: Sequence[str], dim: int, batch_size: int, workers: int,
-                  run: Callable[[list[str]], np.ndarray], progress: Progress | None = None
+def encode_sorted(items: Sequence[T], dim: int, batch_size: int, workers: int,
+                  run: Callable[[list[T]], np.ndarray], progress: Progress | None = None,
+                  *, lengths: Sequence[int] | None = None, token_budget: int | None = None
                   ) -> np.ndarray:
-    """Embed `texts` in batches of similar length (less padding), `workers` batches at a
-    time, each on its own thread with one core: a small model's matrices are too small
-    for two cores to share one batch well (torch bf16: 1.2x the chunks per second of one
-    batch on 2 threads on this machine, ONNX Runtime fp32: the same, bench/bench_embed.py).
-    The backends release the GIL while they compute. Rows come back in input order."""
+    """Embed `items` (texts, or their token encodings) in batches of similar length (less
+    padding), `workers` batches at a time, each on its own thread with one core: a small
+    model's matrices are too small for two cores to share one batch well (torch bf16: 1.2x
+    the chunks per second of one batch on 2 threads on this machine, ONNX Runtime fp32:
+    the same, bench/bench_embed.py). The backends release the GIL while they compute.
+
+    `lengths` sorts (default: len of each item); a batch holds at most `batch_size` items
+    and, with `token_budget`, at most that many tokens in all. Rows come back in input order."""
     import numpy as np
 
-    order = np.argsort([len(t) for t in texts], kind="stable")
-    # Enough batches that every worker has one, even for a handful of texts.
-    size = max(1, min(batch_size, -(-len(texts) // max(workers, 1))))
-    batches = [order[start:start + size] for start in range(0, len(order), size)]
-    out = np.empty((len(texts), dim), dtype=np.float32)
+    sizes = [len(t) for t in items] if lengths is None else list(lengths)
+    batches = plan_batches(sizes, batch_size, token_budget, workers)
+    out = np.empty((len(items), dim), dtype=np.float32)
 
     def one(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return rows, run([texts[i] for i in rows])
+        return rows, run([items[i] for i in rows])
 
     if workers <= 1 or len(batches) == 1:
         return _collect(map(one, batches), out, progress)
@@ -64,6 +67,30 @@ def encode_sorted(texts: Sequence[str], dim: int, batch_size: int, workers: int,
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="codesift-embed") as pool:
         return _collect(pool.map(one, batches), out, progress)
+
+
+def plan_batches(lengths: Sequence[int], batch_size: int, token_budget: int | None,
+                 workers: int) -> list[np.ndarray]:
+    """Row numbers cut into batches in order of length, so neighbours pad little. Small
+    inputs are cut so that every worker gets a batch."""
+    import numpy as np
+
+    order = np.argsort(np.asarray(lengths, dtype=np.int64), kind="stable")
+    spread = max(workers, 1)
+    size = max(1, min(batch_size, -(-len(order) // spread)))
+    if token_budget is None:
+        return [order[start:start + size] for start in range(0, len(order), size)]
+    budget = max(1, min(token_budget, -(-int(sum(lengths)) // spread)))
+    batches, start, used = [], 0, 0
+    for pos, row in enumerate(order):
+        n = int(lengths[row])
+        if pos > start and (used + n > budget or pos - start >= size):
+            batches.append(order[start:pos])
+            start, used = pos, 0
+        used += n
+    if start < len(order):
+        batches.append(order[start:])
+    return batches
 
 
 def _collect(results: Iterator[tuple[np.ndarray, np.ndarray]], out: np.ndarray,

@@ -282,12 +282,14 @@ class LocalEmbedder:
             if self._layout is None:  # modules only sentence-transformers runs
                 self._torch = TorchEncoder(self.model_dir, self.dim, self.threads, self.precision)
             else:
+                from codesift.embed.packed_bert import PackedBertEncoder, packed_bert_supported
                 from codesift.embed.torch_direct import TransformersEncoder
 
                 self.prepare_queries()  # the export's tokenizer, and the query model
                 bf16 = self.precision == "bf16" or (self.precision == "auto" and cpu_has_fast_bf16())
-                self._torch = TransformersEncoder(self.onnx_dir, self.model_dir / self._layout["transformer_path"],
-                                                  self.threads, bf16)
+                weights = self.model_dir / self._layout["transformer_path"]
+                encoder = PackedBertEncoder if packed_bert_supported(weights) else TransformersEncoder
+                self._torch = encoder(self.onnx_dir, weights, self.threads, bf16)
         return self._torch
 
 

@@ -225,12 +225,17 @@ class OnnxEncoder:
 
     def encode(self, texts: Sequence[str], batch_size: int = 32, progress: Progress | None = None,
                max_tokens: int | None = None) -> Any:
+        encodings = self.tokenize(texts, max_tokens)
+        # Sorted by token count, not characters: ~15% fewer padded tokens on click.
+        return encode_sorted(encodings, self.dim, batch_size, self.workers, self._run, progress,
+                             lengths=[len(e.ids) for e in encodings])
+
+    def tokenize(self, texts: Sequence[str], max_tokens: int | None = None) -> list[Any]:
+        """Token encodings cut at the window (or `max_tokens` if shorter)."""
         self._set_window(max_tokens)
         if self.meta["do_lower_case"]:
             texts = [t.lower() for t in texts]
-        return encode_sorted(texts, self.dim, batch_size, self.workers,
-                             lambda part: self._run([self.tokenizer.encode(t) for t in part]),
-                             progress)
+        return [self.tokenizer.encode(t) for t in texts]
 
     def encode_one(self, text: str, max_tokens: int | None = None) -> Any:
         """One text (a query): the vector `encode([text])[0]` gives, from the same token ids.
