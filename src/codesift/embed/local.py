@@ -117,9 +117,10 @@ class LocalEmbedder:
     + Pooling + Normalize): no torch import; by default with per-channel int8 weights
     (query_precision "int8": ~2x faster than fp32, cosine ~0.99 to the fp32 vector, the
     same embedder id; "fp32" gives the exact vector). For documents, backend "onnx" uses
-    an fp32 session; "torch" runs the model's own weights through transformers (the
-    sentence-transformers pipeline rebuilt around it, torch_direct.py; sentence-transformers
-    itself only for layouts ONNX cannot run); "auto" picks torch in bf16 on CPUs with
+    an fp32 session; "torch" runs the model's own weights (a BERT encoder on packed tokens,
+    packed_bert.py; other architectures through transformers, torch_direct.py; both inside
+    the sentence-transformers pipeline rebuilt; sentence-transformers itself only for
+    layouts ONNX cannot run); "auto" picks torch in bf16 on CPUs with
     AVX512-BF16 or AMX (cosine 0.9999 to fp32, bench/bench_embed.py) and ONNX Runtime fp32
     otherwise (no torch import). precision ("auto" | "fp32" | "bf16") is for torch.
     threads: how many batches run side by side, one core each (embed.base.encode_sorted).
