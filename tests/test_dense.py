@@ -30,8 +30,8 @@ def test_dense_retriever_contributes(dense_repo: Path):
 
 
 def test_a_filter_that_admits_everything_changes_nothing(dense_repo: Path):
-    # Unfiltered, the vectors are scanned on the embedding thread and BM25 reads FTS5 alone;
-    # filtered, both join the chunk rows here. The rankings must not depend on the path.
+    # Unfiltered, BM25 reads FTS5 alone and the vectors are scanned whole; filtered, both
+    # join the chunk rows. The rankings must not depend on the path.
     with codesift.open_index(dense_repo) as idx:
         every_language = tuple(idx.status()["languages"])
         for query in ("wait longer after each failed attempt", "parse_header", "session store"):
@@ -41,6 +41,20 @@ def test_a_filter_that_admits_everything_changes_nothing(dense_repo: Path):
             assert [(h.path, h.start_line, h.sources) for h in plain] == \
                 [(h.path, h.start_line, h.sources) for h in filtered]
             assert [h.score for h in plain] == pytest.approx([h.score for h in filtered])
+
+
+def test_embedding_beside_the_sqlite_worker_ranks_as_one_thread_does(dense_repo: Path):
+    # search._gather embeds the query on the calling thread while a worker thread runs the
+    # SQLite retrievers on the same connection; without the worker, all of it runs in turn.
+    queries = ("wait longer after each failed attempt", "parse_header", "session store")
+    with codesift.open_index(dense_repo) as idx:
+        python_only = {"languages": ("python",)}
+        parallel = [idx.search(q, k=10, **f) for q in queries for f in ({}, python_only)]
+        idx._worker = lambda: None
+        in_turn = [idx.search(q, k=10, **f) for q in queries for f in ({}, python_only)]
+    assert parallel == in_turn
+    assert any("dense" in h.sources for hits in parallel for h in hits)
+    assert all(h.language == "python" for hits in parallel[1::2] for h in hits)
 
 
 def test_unchanged_chunks_are_not_re_embedded(dense_repo: Path, tmp_path: Path):

@@ -265,3 +265,29 @@ def test_prose_is_embedded_by_its_head_and_code_whole(tmp_path: Path):
     assert code and max(len(t) for t in code) > PROSE_EMBED_CHARS  # code keeps its window
     assert dense_input("short note", "markdown") == "short note"
     store.close()
+
+
+def test_terms_in_half_the_chunks_or_more_are_not_matched(tmp_path: Path):
+    # FTS5's bm25 gives such a term an IDF of 1e-6: dropping it leaves every other chunk's
+    # order as it was and only stops matching the chunks that have nothing but it.
+    for i in range(6):
+        body = "retry the upload with backoff" if i < 2 else "render the page"
+        (tmp_path / f"acme_{i}.py").write_text(
+            f'"""acme module {i}."""\n\n\ndef acme_step_{i}(acme):\n    """{body}, acme."""\n'
+            f"    return acme\n")
+    idx = codesift.open_index(tmp_path, dense=False)
+    try:
+        idx.update()
+        store = idx.store()
+        with store.snapshot():
+            assert store.informative_terms(["acme", "retry", "backoff"]) == ["retry", "backoff"]
+            assert store.informative_terms(["acme"]) == ["acme"]
+            assert store.informative_terms(["acme", "module"]) == ["acme", "module"]
+            everything = store.lexical_chunks(["acme", "retry", "backoff"], 100)
+            informative = store.lexical_chunks(["retry", "backoff"], 100)
+        assert len(everything) > len(informative) == 2
+        assert [cid for cid, _ in everything[:2]] == [cid for cid, _ in informative]
+        best = idx.search("acme retry backoff", k=2)
+        assert {h.symbol.rsplit(".", 1)[-1] for h in best} == {"acme_step_0", "acme_step_1"}
+    finally:
+        idx.close()

@@ -17,11 +17,13 @@ from .errors import CorruptIndexError, IndexError_, NoIndexError, PathError, Usa
 from .model import Filters, Hit
 from .retrieve.query import analyse
 from .retrieve.retrievers import (DenseRetriever, FrameRetriever, IdentifierRetriever,
-                                  LexicalRetriever, SymbolRetriever, embed_and_scan)
+                                  LexicalRetriever, SymbolRetriever)
 from .retrieve.search import SearchOptions, rank
 from .store.sqlite import SQLiteStore
 
 if TYPE_CHECKING:  # the indexer pulls in tree-sitter: imported only when indexing
+    from concurrent.futures import Executor
+
     from .graph.query import GraphQueries
     from .graph.repomap import RepoMap
     from .indexer import IndexSummary, Progress
@@ -62,7 +64,7 @@ class Index:
         # A process that answers one query (the CLI) scans vectors exactly rather than
         # paying to load an ANN graph; long-lived users (servers, benchmarks) keep it.
         self.one_shot = False
-        self._pool = None  # one worker thread that embeds queries
+        self._pool = None  # one worker thread: SQLite retrievers while a query is embedded
         self._doc_embedder = None  # (spec, embedder): a watcher's runs reuse its loaded model
         self._stale_since: float | None = None  # when the vectors in hand fell behind
         # (stage, seconds) -> None, called as each retriever finishes: a server's metrics.
@@ -206,12 +208,17 @@ class Index:
         store = self.store()
         # One read snapshot: a file re-indexed meanwhile is seen wholly old or wholly new.
         with store.snapshot():
-            return rank(store, self._retrievers(store, q.text, options), q, self.settings, options)
+            return rank(store, self._retrievers(store), q, self.settings, options,
+                        pool=self._worker())
 
-    def _retrievers(self, store: SQLiteStore, text: str, options: SearchOptions) -> list:
-        # The dense retriever goes first: it starts embedding the query on a worker thread
-        # (ONNX Runtime and SQLite both release the GIL) while the lexical ones run.
-        dense = self._dense_retriever(store, text, options)
+    def _worker(self) -> Executor:
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codesift-sql")
+        return self._pool
+
+    def _retrievers(self, store: SQLiteStore) -> list:
+        dense = self._dense_retriever(store)
         retrievers = [LexicalRetriever(store), IdentifierRetriever(store), SymbolRetriever(store),
                       FrameRetriever(store), *([dense] if dense is not None else [])]
         if self.stage_observer is not None:
@@ -219,8 +226,7 @@ class Index:
             retrievers = [TimedRetriever(r, self.stage_observer) for r in retrievers]
         return retrievers
 
-    def _dense_retriever(self, store: SQLiteStore, text: str,
-                         options: SearchOptions) -> DenseRetriever | None:
+    def _dense_retriever(self, store: SQLiteStore) -> DenseRetriever | None:
         spec = store.get_meta("embedder_spec")
         if not self.settings.dense or not spec or not store.get_meta("embedder_id"):
             return None
@@ -229,14 +235,7 @@ class Index:
         key = (spec, self.settings.query_precision, self.settings.query_max_tokens)
         if self._query_embedder is None or self._query_embedder[0] != key:
             self._query_embedder = (key, self._make_embedder(spec, for_queries=True))
-        if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codesift-embed")
-        # A filtered search needs the allowed ids from SQLite: that scan stays on this thread.
-        limit = 0 if options.filters.active else options.depth
-        pending = self._pool.submit(embed_and_scan, self._query_embedder[1].embed_query,
-                                    self._vectors, text, limit)
-        return DenseRetriever(store, pending, self._vectors, scanned_limit=limit)
+        return DenseRetriever(store, self._query_embedder[1].embed_query, self._vectors)
 
     def _load_vectors(self, store: SQLiteStore) -> None:
         from .retrieve.dense_cache import load_or_build

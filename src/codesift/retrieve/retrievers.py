@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any, Protocol
 
 from ..model import Filters
@@ -33,7 +32,8 @@ class LexicalRetriever:
         self.store = store
 
     def retrieve(self, query: Query, filters: Filters, limit: int) -> Scored:
-        return self.store.lexical_chunks(self.store.selective_terms(query.terms), limit, filters)
+        terms = self.store.selective_terms(self.store.informative_terms(query.terms))
+        return self.store.lexical_chunks(terms, limit, filters)
 
 
 class IdentifierRetriever:
@@ -48,7 +48,7 @@ class IdentifierRetriever:
     def retrieve(self, query: Query, filters: Filters, limit: int) -> Scored:
         if not query.identifier_terms or query.identifier_terms == query.terms:
             return []
-        terms = self.store.selective_terms(query.identifier_terms)
+        terms = self.store.selective_terms(self.store.informative_terms(query.identifier_terms))
         return self.store.lexical_chunks(terms, limit, filters)
 
 
@@ -110,35 +110,19 @@ def _path_suffixes(path: str, longest: int = 4) -> list[str]:
 
 
 class DenseRetriever:
-    """Nearest neighbours of the query embedding among the chunk vectors. The worker thread
-    that embeds the query also scans the vectors when no filter applies (`embed_and_scan`),
-    while the other retrievers run here."""
+    """Nearest neighbours of the query embedding among the chunk vectors. search.rank runs
+    it on the calling thread while a worker runs the SQLite retrievers (parallel_rank)."""
 
     name = "dense"
 
-    def __init__(self, store: SQLiteStore, pending: Future, vectors,
-                 scanned_limit: int = 0) -> None:
+    def __init__(self, store: SQLiteStore, embed_query: Callable[[str], Any], vectors) -> None:
         self.store = store
-        self.pending = pending  # -> (query vector, its nearest chunks or None)
+        self.embed_query = embed_query
         self.vectors = vectors
-        self.scanned_limit = scanned_limit
 
     def retrieve(self, query: Query, filters: Filters, limit: int) -> Scored:
-        qvec, nearest = self.pending.result()  # also surfaces the embedder's errors
+        qvec = self.embed_query(query.text)  # first: surfaces the embedder's errors
         if self.vectors is None or len(self.vectors) == 0:
             return []
-        if nearest is not None and not filters.active and limit == self.scanned_limit:
-            return nearest
         allowed = self.store.allowed_chunk_ids(filters) if filters.active else None
         return self.vectors.search(qvec, limit, allowed=allowed)
-
-
-def embed_and_scan(embed_query: Callable[[str], Any], vectors, text: str,
-                   limit: int) -> tuple[Any, Scored | None]:
-    """The query vector and, when `limit` > 0, its `limit` nearest chunks. Meant for the
-    worker thread: the scan (2-3 ms over 23k vectors, memory-bound) then overlaps the
-    lexical retrievers instead of following the embedding on the main thread."""
-    qvec = embed_query(text)
-    if limit <= 0 or vectors is None or len(vectors) == 0:
-        return qvec, None
-    return qvec, vectors.search(qvec, limit)

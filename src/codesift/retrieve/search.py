@@ -5,6 +5,7 @@ put an exactly named definition first, drop crowding duplicates and build Hits.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 from ..config import Settings
@@ -31,12 +32,8 @@ class SearchOptions:
 
 
 def rank(store: SQLiteStore, retrievers: Sequence[Retriever], query: Query,
-         settings: Settings, options: SearchOptions) -> list[Hit]:
-    # The dense retriever comes last and waits for the query embedding, computed on a
-    # worker thread: what needs no embedding (the file prior, the candidates' rows) is
-    # read before that wait, off a hybrid query's critical path.
-    file_rank = _file_ranks(store, query, settings)
-    rankings, fetched = _retrieve(store, retrievers, query, options)
+         settings: Settings, options: SearchOptions, pool: Executor | None = None) -> list[Hit]:
+    file_rank, rankings, fetched = _gather(store, retrievers, query, settings, options, pool)
     weights = _weights(settings)
     scores = FUSERS[settings.fusion](rankings, weights, settings.rrf_k)
     if not scores:
@@ -76,17 +73,48 @@ def _graph_ranking(store: SQLiteStore, query: Query, ordered: list[int],
     return True
 
 
-def _retrieve(store: SQLiteStore, retrievers: Sequence[Retriever], query: Query,
-              options: SearchOptions) -> tuple[dict[str, Scored], dict[int, ChunkRow]]:
-    """Each retriever's ranking, in order, and the rows of the chunks they name, read as
-    each ranking arrives."""
+def _gather(store: SQLiteStore, retrievers: Sequence[Retriever], query: Query,
+            settings: Settings, options: SearchOptions, pool: Executor | None
+            ) -> tuple[dict[str, int], dict[str, Scored], dict[int, ChunkRow]]:
+    """The file prior, each retriever's ranking (dense last) and the rows they name.
+
+    With a pool and no filter, the query embedding runs on this thread while a worker
+    reads SQLite: ONNX Runtime holds no GIL, so the worker's Python runs meanwhile, and the
+    embedding starts at once. (The other way round, the embedding on a worker started
+    late whenever this thread was in Python: CPython hands a waiting thread the GIL only
+    when the holder blocks or after its 5 ms switch interval.) A filtered dense search also
+    reads SQLite here: the connection is shared in SQLite's serialized mode."""
+    dense = [r for r in retrievers if r.name == "dense"]
+    sql = [r for r in retrievers if r.name != "dense"]
+    if dense and pool is not None:
+        side = pool.submit(_sql_side, store, sql, query, settings, options)
+        try:
+            dense_ranking = dense[0].retrieve(query, options.filters, options.depth)
+        finally:
+            file_rank, rankings, rows = side.result()
+    else:
+        file_rank, rankings, rows = _sql_side(store, sql, query, settings, options)
+        dense_ranking = (dense[0].retrieve(query, options.filters, options.depth)
+                         if dense else None)
+    if dense_ranking is not None:
+        rankings["dense"] = dense_ranking
+        rows.update(store.chunk_rows([cid for cid, _ in dense_ranking if cid not in rows]))
+    return file_rank, rankings, rows
+
+
+def _sql_side(store: SQLiteStore, retrievers: Sequence[Retriever], query: Query,
+              settings: Settings, options: SearchOptions
+              ) -> tuple[dict[str, int], dict[str, Scored], dict[int, ChunkRow]]:
+    """The whole-file prior, then each retriever's ranking in order, and the rows of the
+    chunks they name, read as each ranking arrives."""
+    file_rank = _file_ranks(store, query, settings)
     rankings: dict[str, Scored] = {}
     rows: dict[int, ChunkRow] = {}
     for retriever in retrievers:
         ranking = retriever.retrieve(query, options.filters, options.depth)
         rankings[retriever.name] = ranking
         rows.update(store.chunk_rows([cid for cid, _ in ranking if cid not in rows]))
-    return rankings, rows
+    return file_rank, rankings, rows
 
 
 def _weights(settings: Settings) -> dict[str, float]:

@@ -15,8 +15,9 @@ StageObserver = Callable[[str, float], None]  # (stage name, seconds)
 
 
 class TimedRetriever:
-    """Behaves as the retriever it wraps. The dense retriever's time is its wait for the
-    query embedding still running on the worker thread, i.e. what it adds to a search."""
+    """Behaves as the retriever it wraps. The dense retriever's time is the query
+    embedding and the vector scan, on the searching thread, while the SQLite retrievers
+    run (and are timed) on the worker (search._gather)."""
 
     def __init__(self, inner: Retriever, observe: StageObserver) -> None:
         self.inner = inner

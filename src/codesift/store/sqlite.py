@@ -68,6 +68,7 @@ class SQLiteStore:
         self._vocab_ready = False
         self._df_cache: dict[str, int] = {}
         self._df_key: str | None = None
+        self._count: tuple[str | None, int] = (None, 0)  # (state key, chunks)
         # Chunk rows a search read, for the next searches while the content stays the same.
         self._rows_cache: dict[int, ChunkRow] = {}
         self._rows_key: str | None = None
@@ -318,6 +319,26 @@ class SQLiteStore:
             keep.remove(term)
             total -= df.get(term, 0)
         return keep
+
+    def informative_terms(self, terms: Sequence[str]) -> list[str]:
+        """`terms` without those in half the chunks or more (unless none would remain).
+
+        FTS5's bm25 gives such a term an IDF of 1e-6 (its log((N - df + 0.5) / (df + 0.5))
+        is <= 0 there, fts5_aux.c), so it moves no chunk's score; yet matching it walks its
+        whole doclist and scores every chunk in it. A project's own name is the usual case:
+        "click" is in 1,443 of click's 1,633 chunks and was 1.0 ms of a 1.4 ms query."""
+        if len(terms) < 2:
+            return list(terms)
+        df = self.doc_freqs(terms)
+        n_chunks = self._chunk_count()
+        kept = [t for t in terms if 2 * df[t] < n_chunks]
+        return kept or list(terms)
+
+    def _chunk_count(self) -> int:
+        key = self.state_key()
+        if self._count[0] != key:
+            self._count = (key, self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+        return self._count[1]
 
     def doc_freqs(self, terms: Sequence[str]) -> dict[str, int]:
         """Chunk counts per term. fts5vocab walks a term's whole doclist to count it, so
