@@ -46,6 +46,10 @@ demo: $(STAMP) $(DEMO_DIR)
 	$(VENV)/bin/codesift context "how are environment variables used as option defaults" --budget 500 --repo $(DEMO_DIR)
 	@echo; $(VENV)/bin/codesift status --repo $(DEMO_DIR)
 
+# What the benchmarks compare against (LlamaIndex + Chroma); the commands are in docs/benchmarks.md.
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[bench]"
+
 test: $(STAMP)
 	$(PY) -m pytest -q
 
