@@ -291,3 +291,25 @@ def test_terms_in_half_the_chunks_or_more_are_not_matched(tmp_path: Path):
         assert {h.symbol.rsplit(".", 1)[-1] for h in best} == {"acme_step_0", "acme_step_1"}
     finally:
         idx.close()
+
+
+def test_an_index_from_before_the_rows_index_is_migrated_on_open(small_repo: Path):
+    # An index written before migration 7: the covering index over the columns a search
+    # reads is built when it is next opened, and searches read rows through it.
+    with codesift.open_index(small_repo, dense=False) as idx:
+        idx.update()
+        expected = idx.search("parse_header", k=5)
+        db_path = idx.store().path
+    db = sqlite3.connect(db_path)
+    db.execute("DROP INDEX chunks_rows")
+    db.execute("PRAGMA user_version = 6")
+    db.commit()
+    db.close()
+    with codesift.open_index(small_repo, dense=False) as idx:
+        assert idx.search("parse_header", k=5) == expected
+        plan = idx.store().db.execute(
+            "EXPLAIN QUERY PLAN SELECT c.id, c.path FROM chunks c INDEXED BY chunks_rows"
+            " WHERE c.id IN (1, 2)").fetchall()
+    assert "COVERING INDEX chunks_rows" in plan[0][-1]
+    from codesift.store.migrations import MIGRATIONS
+    assert sqlite3.connect(db_path).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)

@@ -424,7 +424,8 @@ class SQLiteStore:
             part = missing[start:start + 500]
             marks = ",".join("?" * len(part))
             for r in self.db.execute(
-                    f"SELECT {_CHUNK_COLUMNS} FROM chunks c WHERE c.id IN ({marks})", part):
+                    f"SELECT {_CHUNK_COLUMNS} FROM chunks c INDEXED BY chunks_rows"
+                    f" WHERE c.id IN ({marks})", part):
                 cache[r[0]] = ChunkRow(*r[:9], bool(r[9]))
         return {i: cache[i] for i in ids if i in cache}
 
