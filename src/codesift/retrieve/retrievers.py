@@ -110,8 +110,8 @@ def _path_suffixes(path: str, longest: int = 4) -> list[str]:
 
 
 class DenseRetriever:
-    """Nearest neighbours of the query embedding among the chunk vectors. search.rank runs
-    it on the calling thread while a worker runs the SQLite retrievers (parallel_rank)."""
+    """Nearest neighbours of the query embedding among the chunk vectors. A search runs it
+    on the calling thread while a worker runs the SQLite retrievers (search._gather)."""
 
     name = "dense"
 

@@ -78,11 +78,12 @@ def _gather(store: SQLiteStore, retrievers: Sequence[Retriever], query: Query,
             ) -> tuple[dict[str, int], dict[str, Scored], dict[int, ChunkRow]]:
     """The file prior, each retriever's ranking (dense last) and the rows they name.
 
-    With a pool and no filter, the query embedding runs on this thread while a worker
-    reads SQLite: ONNX Runtime holds no GIL, so the worker's Python runs meanwhile, and the
-    embedding starts at once. (The other way round, the embedding on a worker started
-    late whenever this thread was in Python: CPython hands a waiting thread the GIL only
-    when the holder blocks or after its 5 ms switch interval.) A filtered dense search also
+    With a pool, the query embedding runs on this thread while a worker reads SQLite:
+    ONNX Runtime holds no GIL, so the worker's Python runs meanwhile, and the embedding
+    starts at once. (The other way round, the embedding on a worker started late whenever
+    this thread was in Python: CPython hands a waiting thread the GIL only when the holder
+    blocks or after its 5 ms switch interval.) The worker is waited for even when the
+    embedding fails: it reads inside the caller's snapshot. A filtered dense search also
     reads SQLite here: the connection is shared in SQLite's serialized mode."""
     dense = [r for r in retrievers if r.name == "dense"]
     sql = [r for r in retrievers if r.name != "dense"]
