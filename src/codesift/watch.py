@@ -20,7 +20,6 @@ from pathlib import Path
 from .api import Index, open_index
 from .config import Settings
 from .errors import CodesiftError, UsageError
-from .ingest.discover import ALWAYS_SKIP_DIRS
 
 STEP_MS = 50  # quiet time that ends a burst of changes
 DEBOUNCE_MS = 1000  # longest a steady stream of changes is grouped
@@ -60,6 +59,10 @@ class ChangeFilter:
     the rest of discovery's rules are applied when the batch is indexed (reindex.py)."""
 
     def __init__(self, root: Path, index_dir: Path) -> None:
+        # Imported here: discovery pulls in pathspec (~25 ms), which every CLI command would
+        # pay through cli_watch's import of this module.
+        from .ingest.discover import ALWAYS_SKIP_DIRS
+        self.skip_dirs = frozenset(ALWAYS_SKIP_DIRS)
         self.prefix = str(root).rstrip(os.sep) + os.sep
         index_dir = str(index_dir).rstrip(os.sep)
         self.index_prefix = index_dir + os.sep
@@ -70,7 +73,7 @@ class ChangeFilter:
                 or path.startswith(self.index_prefix):
             return None
         rel = path[len(self.prefix):].replace(os.sep, "/")
-        if not rel or any(part in ALWAYS_SKIP_DIRS for part in rel.split("/")):
+        if not rel or any(part in self.skip_dirs for part in rel.split("/")):
             return None
         return rel
 
