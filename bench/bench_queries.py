@@ -20,17 +20,7 @@ import time
 from pathlib import Path
 
 import _common  # noqa: F401  (sets the import path)
-from _common import write_json
-
-
-def drop_from_page_cache(index_dir: Path) -> None:
-    """Clean pages only: a file being written keeps its dirty pages."""
-    for path in index_dir.glob("index.db*"):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        finally:
-            os.close(fd)
+from _common import drop_from_page_cache, write_json
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -72,7 +62,7 @@ def main() -> None:
     import codesift
 
     if args.cold:
-        drop_from_page_cache(args.index_dir)
+        drop_from_page_cache(args.index_dir.glob("index.db*"))
     queries = load_queries(args.queries)
     with codesift.open_index(args.repo, index_dir=str(args.index_dir), dense=not args.lexical) as idx:
         passes = run_passes(idx, queries, args.passes)

@@ -203,3 +203,21 @@ def test_stdlib_tree() -> None:
     assert "json/decoder.py" in paths and "venv/__init__.py" in paths
     assert reasons["__pycache__/"].startswith("cache")
     assert not any("__pycache__/" in p for p in paths)
+
+
+def test_known_files_keep_their_language_until_size_or_mtime_changes(tmp_path: Path) -> None:
+    # The indexer passes what it holds: a file whose size and mtime match is not read again
+    # (the same trust the indexer gives size and mtime before re-reading a file).
+    script = tmp_path / "run"
+    script.write_text("#!/usr/bin/env python3\nprint('hi')\n")
+    first = {f.path: f for f in discover(tmp_path).files}["run"]
+    assert first.language == "python"  # by its shebang: only the first bytes tell
+    known = {"run": (first.size, first.mtime_ns, first.language)}
+    # Same size, same mtime, other first line: `known` stands for the bytes.
+    script.write_text("#!/bin/sh\n#ho 'hi' # padded to the size\n"[:first.size].ljust(first.size))
+    os.utime(script, ns=(first.mtime_ns, first.mtime_ns))
+    assert {f.path: f.language for f in discover(tmp_path, known=known).files} == {"run": "python"}
+    assert {f.path: f.language for f in discover(tmp_path).files} == {"run": "shell"}
+    # A new mtime: classified from its bytes again.
+    os.utime(script, ns=(first.mtime_ns + 10**9, first.mtime_ns + 10**9))
+    assert {f.path: f.language for f in discover(tmp_path, known=known).files} == {"run": "shell"}

@@ -234,7 +234,8 @@ def run_index(root: Path, store: SQLiteStore, *, embedder=None, embedder_spec: s
     redacted_before = store.get_meta("redaction")
     # Stored text redacted otherwise (or not at all: an index older than redaction) is redone.
     reparse = store.get_meta("parser_version") != PARSER_VERSION or redacted_before != redaction
-    found = discover(root, max_file_bytes=max_file_bytes, extra_ignores=extra_ignores)
+    found = discover(root, max_file_bytes=max_file_bytes, extra_ignores=extra_ignores,
+                     known=None if reparse else store.file_classes())
     known = store.file_states()
     present = {f.path for f in found.files}
     deleted = sorted(set(known) - present)

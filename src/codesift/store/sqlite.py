@@ -175,6 +175,11 @@ class SQLiteStore:
         return {r[0]: (r[1], r[2], r[3])
                 for r in self.db.execute("SELECT path, sha, size, mtime_ns FROM files")}
 
+    def file_classes(self) -> dict[str, tuple[int, int, str]]:
+        """path -> (size, mtime_ns, language) of every indexed file (discovery's `known`)."""
+        return {r[0]: (r[1], r[2], r[3])
+                for r in self.db.execute("SELECT path, size, mtime_ns, language FROM files")}
+
     def delete_file(self, path: str) -> None:
         row = self.db.execute("SELECT id FROM files WHERE path = ?", (path,)).fetchone()
         if row is None:
