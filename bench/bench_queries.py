@@ -13,7 +13,6 @@ twice with PYTHONPATH=/other/checkout/src.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
