@@ -110,13 +110,15 @@ class PackedBert:
             start += length
         heads, size = self.heads, width // self.heads
         for layer in self.layers:
-            qkv = F.linear(x, *layer.qkv)
-            context = x.new_zeros(rows, width)
+            # One copy per layer into (3, heads, rows, size): each sequence's q, k and v are
+            # then views with contiguous rows, which SDPA's fused kernel takes as they are
+            # (a copy per sequence was 16% of the forward pass on click's chunks).
+            qkv = F.linear(x, *layer.qkv).view(rows, 3, heads, size).permute(1, 2, 0, 3).contiguous()
+            context = x.new_zeros(heads, rows, size)
             for a, b in spans:
-                # (3, 1, heads, tokens, size), contiguous: SDPA's fused kernel, not its math path.
-                q, k, v = qkv[a:b].view(b - a, 3, heads, size).permute(1, 2, 0, 3).unsqueeze(1).contiguous()
-                out = F.scaled_dot_product_attention(q, k, v)
-                context[a:b] = out[0].transpose(0, 1).reshape(b - a, width)
+                q, k, v = qkv[:, None, :, a:b]
+                context[:, a:b] = F.scaled_dot_product_attention(q, k, v)[0]
+            context = context.permute(1, 0, 2).reshape(rows, width)
             x = F.layer_norm(F.linear(context, *layer.out) + x, (width,), *layer.norm1, self.eps)
             x = F.layer_norm(F.linear(F.gelu(F.linear(x, *layer.up)), *layer.down) + x,
                              (width,), *layer.norm2, self.eps)
