@@ -112,7 +112,8 @@ class PackedBert:
         for layer in self.layers:
             # One copy per layer into (3, heads, rows, size): each sequence's q, k and v are
             # then views with contiguous rows, which SDPA's fused kernel takes as they are
-            # (a copy per sequence was 16% of the forward pass on click's chunks).
+            # (copying them per sequence made 7,605 copy calls for 400 of click's chunks;
+            # ~4% of the forward pass saved, docs/benchmarks.md).
             qkv = F.linear(x, *layer.qkv).view(rows, 3, heads, size).permute(1, 2, 0, 3).contiguous()
             context = x.new_zeros(heads, rows, size)
             for a, b in spans:

@@ -96,8 +96,9 @@ def discover(
 
     `known`: files an index already holds. One whose size and mtime are unchanged keeps its
     language without its first bytes being read again: the indexer trusts size and mtime
-    for re-reading as well, and a re-index of the stdlib read 2,450 file heads for one
-    changed file (every one a disk read once the page cache has dropped them)."""
+    for re-reading as well, and a re-index of the stdlib read the first bytes of every
+    file it walked (2,450 paths) for one changed file: a disk read each once the page
+    cache has dropped them."""
     root_abs = _check_root(root)
     root_real = os.path.realpath(root_abs)
     rules: list[_Rules] = []
