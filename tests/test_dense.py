@@ -57,6 +57,44 @@ def test_embedding_beside_the_sqlite_worker_ranks_as_one_thread_does(dense_repo:
     assert all(h.language == "python" for hits in parallel[1::2] for h in hits)
 
 
+def test_the_pool_continues_the_dense_ranking_by_similarity(dense_repo: Path):
+    # rank_pool after a top-2 search, given every chunk as the pool, must be the ranking a
+    # search deep enough for all of them gives.
+    from codesift.model import Filters
+    from codesift.retrieve.query import analyse
+    query = analyse("wait longer after each failed attempt")
+    with codesift.open_index(dense_repo) as idx:
+        store = idx.store()
+        dense = idx._dense_retriever(store)
+        everything = dense.retrieve(query, Filters(), 10_000)
+        top = dense.retrieve(query, Filters(), 2)
+        pool = [cid for cid, _ in reversed(everything)] + [-1]  # order and unknown ids ignored
+        assert len(everything) > 4
+        continued = dense.rank_pool(query, top, pool)
+        assert [cid for cid, _ in continued] == [cid for cid, _ in everything]
+        assert [s for _, s in continued] == pytest.approx([s for _, s in everything], abs=1e-5)
+        assert dense.rank_pool(query, top, []) == top
+
+
+def test_a_candidate_beyond_the_dense_depth_still_gets_its_dense_share(dense_repo: Path):
+    # With every list cut at 3, the chunks lexical search ranked get a dense share too
+    # (ranked after the dense top 3), where before they got none.
+    from codesift.model import Filters
+    from codesift.retrieve.query import analyse
+    from codesift.retrieve.search import SearchOptions, rank
+    query = analyse("server handle request")
+    with codesift.open_index(dense_repo) as idx:
+        store = idx.store()
+        rows = store.chunk_rows([cid for cid, _ in
+                                 idx._dense_retriever(store).retrieve(query, Filters(), 3)])
+        dense_top = {(r.path, r.start_line) for r in rows.values()}
+        hits = rank(store, idx._retrievers(store), query, idx.settings,
+                    SearchOptions(k=10, depth=3))
+    lexical = [h for h in hits if "lexical" in h.sources and not h.is_test]
+    assert any((h.path, h.start_line) not in dense_top for h in lexical)
+    assert all("dense" in h.sources for h in lexical)
+
+
 def test_unchanged_chunks_are_not_re_embedded(dense_repo: Path, tmp_path: Path):
     repo = tmp_path / "copy"
     shutil.copytree(dense_repo, repo)

@@ -94,6 +94,19 @@ def test_edge_cases(exact: VectorIndex, hnsw: VectorIndex) -> None:
 
 
 @pytest.mark.parametrize("which", ["exact", "hnsw"])
+def test_similarities_rank_the_given_ids_as_a_full_scan_does(request, data, which: str) -> None:
+    index: VectorIndex = request.getfixturevalue(which)
+    ids, vecs = data
+    q = queries(1)[0]
+    wanted = [int(i) for i in ids[::37]] + [-5, 7]  # unknown ids are left out
+    got = index.similarities(q * 2.0, wanted)
+    truth = sorted(((int(i), float(s)) for i, s in zip(ids, vecs @ q) if int(i) in set(wanted)),
+                   key=lambda p: -p[1])
+    assert same(got, truth)
+    assert index.similarities(q, []) == []
+
+
+@pytest.mark.parametrize("which", ["exact", "hnsw"])
 def test_save_load_roundtrip(request, tmp_path: Path, which: str) -> None:
     index: VectorIndex = request.getfixturevalue(which)
     index.save(tmp_path, generation=7)

@@ -12,6 +12,7 @@ import os
 import secrets
 import tempfile
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -76,8 +77,7 @@ class VectorIndex:
         ids count, and k results still come back when k of them exist."""
         if k <= 0 or not len(self.ids):
             return []
-        q = np.asarray(query, dtype=np.float32).reshape(-1)
-        q = q / max(float(np.linalg.norm(q)), 1e-12)
+        q = _unit(query)
         if allowed is None:
             rows, sims = self._ann(q, k) if self.graph is not None else _exact(self.vectors, q, k)
             return self._pairs(rows, sims)
@@ -89,6 +89,17 @@ class VectorIndex:
             sub_rows, sims = _exact(self.vectors[rows], q, k)
             return self._pairs(rows[sub_rows], sims)
         return self._filtered_ann(q, k, rows)
+
+    def similarities(self, query: np.ndarray, ids: Iterable[int]) -> list[tuple[int, float]]:
+        """Cosine similarity of the query to each of `ids` that has a vector, best first
+        (ties by id)."""
+        wanted = np.fromiter(ids, dtype=np.int64)
+        if not len(self.ids) or not len(wanted):
+            return []
+        rows = _matching(self.ids, wanted)
+        sims = self.vectors[rows] @ _unit(query)
+        order = np.argsort(-sims, kind="stable")
+        return self._pairs(rows[order], sims[order])
 
     def _filtered_ann(self, q: np.ndarray, k: int, rows: np.ndarray) -> list[tuple[int, float]]:
         mask = np.zeros(len(self.ids), dtype=bool)
@@ -181,6 +192,11 @@ def _matching(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     ok = rows < len(ids)
     rows, wanted = rows[ok], wanted[ok]
     return np.unique(rows[ids[rows] == wanted])
+
+
+def _unit(query: np.ndarray) -> np.ndarray:
+    q = np.asarray(query, dtype=np.float32).reshape(-1)
+    return q / max(float(np.linalg.norm(q)), 1e-12)
 
 
 def _exact(vectors: np.ndarray, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

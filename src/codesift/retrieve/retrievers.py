@@ -7,7 +7,7 @@ names), symbol (exact qualified-name match), frames (traceback file:line), dense
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from ..model import Filters
@@ -111,7 +111,8 @@ def _path_suffixes(path: str, longest: int = 4) -> list[str]:
 
 class DenseRetriever:
     """Nearest neighbours of the query embedding among the chunk vectors. A search runs it
-    on the calling thread while a worker runs the SQLite retrievers (search._gather)."""
+    on the calling thread while a worker runs the SQLite retrievers (search._gather), then
+    lets it rank the other retrievers' candidates too (rank_pool)."""
 
     name = "dense"
 
@@ -119,10 +120,34 @@ class DenseRetriever:
         self.store = store
         self.embed_query = embed_query
         self.vectors = vectors
+        self._embedded: tuple[str, Any] | None = None  # (query text, its vector)
 
     def retrieve(self, query: Query, filters: Filters, limit: int) -> Scored:
-        qvec = self.embed_query(query.text)  # first: surfaces the embedder's errors
+        qvec = self._embed(query)  # first: surfaces the embedder's errors
         if self.vectors is None or len(self.vectors) == 0:
             return []
         allowed = self.store.allowed_chunk_ids(filters) if filters.active else None
         return self.vectors.search(qvec, limit, allowed=allowed)
+
+    def rank_pool(self, query: Query, ranking: Scored, pool: Iterable[int]) -> Scored:
+        """`ranking` continued by every other candidate in `pool` that has a vector, most
+        similar first.
+
+        Reciprocal-rank fusion gives a candidate nothing from a list it is missing from: a
+        chunk that lexical search ranks 5th but whose vector is 150th got no dense share
+        at all, while one both rank 90th got two. After the top `limit` (which lead by
+        construction) the pool is ranked by similarity, so dense evidence counts for every
+        candidate; the other retrievers' candidates already passed the search's filters.
+        History set, micro S!@10 0.695 -> 0.706 (docs/benchmarks.md)."""
+        if not ranking or self.vectors is None or len(self.vectors) == 0:
+            return ranking
+        have = {cid for cid, _ in ranking}
+        rest = [cid for cid in pool if cid not in have]
+        if not rest:
+            return ranking
+        return [*ranking, *self.vectors.similarities(self._embed(query), rest)]
+
+    def _embed(self, query: Query) -> Any:
+        if self._embedded is None or self._embedded[0] != query.text:
+            self._embedded = (query.text, self.embed_query(query.text))
+        return self._embedded[1]

@@ -98,7 +98,8 @@ def _gather(store: SQLiteStore, retrievers: Sequence[Retriever], query: Query,
         dense_ranking = (dense[0].retrieve(query, options.filters, options.depth)
                          if dense else None)
     if dense_ranking is not None:
-        rankings["dense"] = dense_ranking
+        # The pool is what the other retrievers found: the rows read so far.
+        rankings["dense"] = dense_ranking = dense[0].rank_pool(query, dense_ranking, list(rows))
         rows.update(store.chunk_rows([cid for cid, _ in dense_ranking if cid not in rows]))
     return file_rank, rankings, rows
 

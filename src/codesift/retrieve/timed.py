@@ -5,7 +5,7 @@ each of its calls took, under the retriever's own name.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from ..model import Filters
 from .query import Query
@@ -28,5 +28,13 @@ class TimedRetriever:
         started = time.perf_counter()
         try:
             return self.inner.retrieve(query, filters, limit)
+        finally:
+            self.observe(self.name, time.perf_counter() - started)
+
+    def rank_pool(self, query: Query, ranking: Scored, pool: Iterable[int]) -> Scored:
+        """The dense retriever's pool ranking (search._gather), timed with it."""
+        started = time.perf_counter()
+        try:
+            return self.inner.rank_pool(query, ranking, pool)
         finally:
             self.observe(self.name, time.perf_counter() - started)
