@@ -39,6 +39,31 @@ def test_go_receiver_identifier(index):
     assert "Handle" in hit.symbol
 
 
+def test_the_definition_written_as_asked_comes_first(tmp_path: Path):
+    # Exact-name keys ignore case; Go's exported Execute and unexported execute are two
+    # definitions, and the one defined first used to win the tie either way.
+    from conftest import write_tree
+    root = write_tree(tmp_path / "repo", {"cmd/command.go": """
+        package cmd
+
+        type Command struct{}
+
+        func (c *Command) execute(args []string) error {
+            return nil
+        }
+
+        // Execute runs the command.
+        func (c *Command) Execute() error {
+            return c.execute(nil)
+        }
+    """})
+    with codesift.open_index(root, dense=False) as idx:
+        idx.update()
+        assert idx.search("(*Command).Execute")[0].symbol.endswith("(*Command).Execute")
+        assert idx.search("(*Command).execute")[0].symbol.endswith("(*Command).execute")
+        assert idx.search("Command.Execute")[0].symbol.endswith("(*Command).Execute")
+
+
 def test_natural_language_finds_the_function(index):
     hits = index.search("persist session cookies", k=3)
     assert hits[0].symbol.endswith("save_session")

@@ -81,11 +81,13 @@ _SYMBOL_SEPARATORS = re.compile(r"::|[.#\\/]|->")
 _GO_RECEIVER = re.compile(r"\(\s*\*?\s*([\w.]+)\s*\)")
 
 
-def symbol_parts(symbol: str) -> list[str]:
-    """`pkg.(*Server).Handle`, `a::Foo::bar`, `Mod::Klass#run`, `Ns\\C::m` -> lowercased parts."""
+def symbol_parts(symbol: str, *, lower: bool = True) -> list[str]:
+    """`pkg.(*Server).Handle`, `a::Foo::bar`, `Mod::Klass#run`, `Ns\\C::m` -> parts,
+    lowercased unless `lower` is False."""
     text = _GO_RECEIVER.sub(r"\1", symbol.strip())
     text = re.sub(r"^impl\s+(?:[\w:<>]+\s+for\s+)?", "", text)
-    parts = [p.strip().lower() for p in _SYMBOL_SEPARATORS.split(text)]
+    parts = [p.strip() for p in _SYMBOL_SEPARATORS.split(text)]
+    parts = [p.lower() for p in parts] if lower else parts
     return [p for p in parts if p and re.fullmatch(r"[\w$]+", p)]
 
 

@@ -175,7 +175,11 @@ def _exact_definitions_first(query: Query, ordered: list[int], symbol_ranked: li
     full_key = query.symbol_keys[0] if query.symbol_keys else ""
     exact = [cid for cid in symbol_ranked if cid in rows
              and _normalised(rows[cid].symbol).endswith(full_key)]
-    exact.sort(key=lambda cid: rows[cid].is_test)
+    # Keys ignore case, but `Execute` and `execute` are different definitions (in Go, one
+    # is exported): the one written as asked comes first, and code before its tests.
+    asked = symbol_parts(query.identifiers[0], lower=False) if query.identifiers else []
+    exact.sort(key=lambda cid: (rows[cid].is_test, not _ends_with(
+        symbol_parts(rows[cid].symbol, lower=False), asked)))
     first = set(exact)
     return exact + [cid for cid in ordered if cid not in first]
 
@@ -187,6 +191,10 @@ def _promote(first: list[int], ordered: list[int]) -> list[int]:
         return ordered
     lead = set(first)
     return list(first) + [cid for cid in ordered if cid not in lead]
+
+
+def _ends_with(parts: list[str], suffix: list[str]) -> bool:
+    return bool(suffix) and parts[-len(suffix):] == suffix
 
 
 def _normalised(symbol: str) -> str:
