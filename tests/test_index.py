@@ -222,6 +222,48 @@ def test_pasted_traceback_finds_the_frames_functions(index):
     assert "frames" in hits[0].sources
 
 
+def test_a_trace_from_another_version_finds_the_named_functions(index):
+    # Lines moved since the trace was printed: line 30 of client.py is in parse_header
+    # now, and session.py has no line 60; the frames' function names still lead home.
+    trace = ('Traceback (most recent call last):\n'
+             '  File "/srv/app/pkg/session.py", line 60, in save_session\n'
+             '    store.write(session.id, session.cookies)\n'
+             '  File "/srv/app/pkg/client.py", line 30, in send\n'
+             '    return self._transport(request)\n'
+             'ConnectionError: gave up')
+    hits = index.search(trace, k=5)
+    assert hits[0].symbol.endswith("HttpClient.send") and "frames" in hits[0].sources
+    assert hits[1].symbol.endswith("save_session") and "frames" in hits[1].sources
+    # Without a name to go by, the line decides, as before.
+    hits = index.search('  File "/srv/app/pkg/client.py", line 30, in <module>\n', k=1)
+    assert hits[0].symbol.endswith("parse_header")
+
+
+def test_go_panic_finds_the_named_method_though_lines_moved(tmp_path: Path):
+    from conftest import write_tree
+    root = write_tree(tmp_path / "repo", {"cmd/command.go": """
+        package cmd
+
+        type Command struct{ name string }
+
+        func (c *Command) Name() string {
+            return c.name
+        }
+
+        func (c *Command) Find(args []string) (*Command, error) {
+            return c, nil
+        }
+    """})
+    panic = ("panic: runtime error: invalid memory address or nil pointer dereference\n"
+             "goroutine 1 [running]:\n"
+             "example.com/x/cmd.(*Command).Find(0x0, {0xc000012345, 0x1, 0x1})\n"
+             "\t/home/u/go/pkg/mod/example.com/x@v1.0.0/cmd/command.go:6 +0x45\n")
+    with codesift.open_index(root, dense=False) as idx:
+        idx.update()
+        hit = idx.search(panic, k=1)[0]
+    assert hit.symbol.endswith("(*Command).Find") and "frames" in hit.sources
+
+
 def test_long_bug_report_uses_its_identifiers(index):
     report = ("When I upload a large file over a flaky connection the whole thing just hangs "
               "for a very long time and then fails with an error message that is not very "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from codesift.errors import BadQueryError
@@ -78,6 +80,47 @@ def test_js_and_java_frames():
     assert js.frames[0].path == "lib/command.js" and js.frames[0].line == 120
     java = analyse("java.lang.NullPointerException\n\tat com.acme.Server.handle(Server.java:77)")
     assert java.frames[0].path == "Server.java" and java.frames[0].function == "handle"
+
+
+GO_PANIC = """panic: runtime error: invalid memory address or nil pointer dereference
+goroutine 1 [running]:
+github.com/spf13/cobra.(*Command).Find(0x0, {0xc000012345, 0x1, 0x1})
+\t/home/u/go/pkg/mod/github.com/spf13/cobra@v1.6.1/command.go:620 +0x45
+main.main()
+\t/home/u/app/main.go:12 +0x1d"""
+RUST_BACKTRACE = """thread 'main' panicked at 'boom', src/re_unicode.rs:139:9
+stack backtrace:
+   0: rust_begin_unwind
+             at /rustc/abc/library/std/src/panicking.rs:575:5
+   3: regex::re_unicode::Regex::new
+             at ./src/re_unicode.rs:139:9
+   4: myapp::main::h0123456789abcdef
+             at ./src/main.rs:4:5"""
+CSHARP_TRACE = """System.NullReferenceException: Object reference not set to an instance of an object.
+   at MyApp.Services.OrderService.Process(Order order) in /src/MyApp/Services/OrderService.cs:line 42
+   at MyApp.Api.OrderController.Post(OrderDto dto) in C:\\src\\Api\\OrderController.cs:line 17"""
+RUBY_TRACE = """app/models/user.rb:10:in `save': undefined method `name' for nil (NoMethodError)
+\tfrom app/controllers/users_controller.rb:5:in 'UsersController#create'"""
+PHP_TRACE = """PHP Fatal error:  Uncaught Exception: boom in /var/www/src/Foo.php:12
+Stack trace:
+#0 /var/www/src/Bar.php(30): App\\Foo->run()
+#1 {main}
+  thrown in /var/www/src/Foo.php on line 12"""
+
+
+@pytest.mark.parametrize("trace, expected", [
+    (GO_PANIC, [("command.go", 620, "cobra.(*Command).Find"), ("main.go", 12, "main.main")]),
+    (RUST_BACKTRACE, [("panicking.rs", 575, "rust_begin_unwind"),
+                      ("re_unicode.rs", 139, "regex::re_unicode::Regex::new"),
+                      ("main.rs", 4, "myapp::main")]),
+    (CSHARP_TRACE, [("OrderService.cs", 42, "MyApp.Services.OrderService.Process"),
+                    ("OrderController.cs", 17, "MyApp.Api.OrderController.Post")]),
+    (RUBY_TRACE, [("user.rb", 10, "save"), ("users_controller.rb", 5, "UsersController#create")]),
+    (PHP_TRACE, [("Foo.php", 12, ""), ("Bar.php", 30, "")]),
+])
+def test_frames_of_other_languages_innermost_first(trace, expected):
+    frames = analyse(trace).frames
+    assert [(re.split(r"[/\\\\]", f.path)[-1], f.line, f.function) for f in frames] == expected
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "\n\t"])

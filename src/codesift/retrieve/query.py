@@ -48,7 +48,16 @@ _FILE_NAME = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+\.(?:py|pyi|js|mjs|cjs
 _PY_FRAME = re.compile(r'File "([^"]+)", line (\d+)(?:, in ([\w<>.]+))?')
 _JS_FRAME = re.compile(r"\bat (?:(?:async )?([\w$.<>\[\] ]+?) \()?((?:[A-Za-z]:)?[^\s():]+):(\d+):\d+\)?")
 _JAVA_FRAME = re.compile(r"\bat ([\w$.]+)\((\w+\.(?:java|kt|scala|cs)):(\d+)\)")
-_GO_FRAME = re.compile(r"^\s*([^\s:]+\.go):(\d+)", re.MULTILINE)
+_CS_FRAME = re.compile(r"\bat ([\w.`<>\[\]]+)\(.*?\) in (.+?\.cs):line (\d+)")
+_RUBY_FRAME = re.compile(r"([^\s:'\"`]+\.rb):(\d+):in [`']([^'`]+)'")
+# PHP's "#0 file(line): callee()" names the function called from that line, not the one
+# the line is in: only the place is taken.
+_PHP_FRAME = re.compile(r"^#\d+ ([^\s(]+\.php)\((\d+)\)", re.MULTILINE)
+_PHP_THROWN = re.compile(r"\bin ([^\s(]+\.php)(?::| on line )(\d+)")
+# Go prints the function on the line above its file:line; Rust's backtrace likewise.
+_GO_FRAME = re.compile(r"^(?:([\w./*()-]+)\(.*\)\n)?\s*([^\s:]+\.go):(\d+)", re.MULTILINE)
+_RUST_FRAME = re.compile(r"^\s*\d+: ([\w:<>]+?)(?:::h[0-9a-f]{16})?\n\s+at ([^\s:]+\.rs):(\d+)",
+                         re.MULTILINE)
 _GENERIC_FRAME = re.compile(r"((?:[\w.-]+/)+[\w.-]+\.\w+):(\d+)")
 _DOC_WORDS = frozenset({"doc", "docs", "documentation", "documented", "readme", "changelog",
                         "guide", "tutorial", "manual"})
@@ -92,10 +101,17 @@ def extract_frames(text: str) -> list[Frame]:
     py = [Frame(p, int(n), f or "") for p, n, f in _PY_FRAME.findall(text)]
     if py:
         return py[::-1]  # Python prints the innermost frame last
+    rust = [Frame(p, int(n), f) for f, p, n in _RUST_FRAME.findall(text)]
+    if rust:
+        return rust  # innermost first; its "at path:line:col" lines would also read as JS
     frames = [Frame(p, int(n), f.split(".")[-1]) for f, p, n in _JAVA_FRAME.findall(text)]
     frames += [Frame(p, int(n), (f or "").strip()) for f, p, n in _JS_FRAME.findall(text)
                if not p.startswith(("node:", "internal/"))]
-    frames += [Frame(p, int(n)) for p, n in _GO_FRAME.findall(text)]
+    frames += [Frame(p, int(n), f.rsplit("/", 1)[-1]) for f, p, n in _GO_FRAME.findall(text)]
+    frames += [Frame(p, int(n), f) for f, p, n in _CS_FRAME.findall(text)]
+    frames += [Frame(p, int(n), f) for p, n, f in _RUBY_FRAME.findall(text)]
+    php = [Frame(p, int(n)) for p, n in [*_PHP_THROWN.findall(text), *_PHP_FRAME.findall(text)]]
+    frames += list(dict.fromkeys(php))  # where it was thrown first; said twice, kept once
     if not frames:
         frames = [Frame(p, int(n)) for p, n in _GENERIC_FRAME.findall(text)]
     return frames

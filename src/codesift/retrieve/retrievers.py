@@ -7,12 +7,13 @@ names), symbol (exact qualified-name match), frames (traceback file:line), dense
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from ..model import Filters
 from ..store.sqlite import SQLiteStore
-from .query import Query
+from .query import Frame, Query
 
 Scored = list[tuple[int, float]]  # (chunk id, retriever's own score), best first
 DEFAULT_DEPTH = 100
@@ -82,7 +83,12 @@ class SymbolRetriever:
 
 
 class FrameRetriever:
-    """Chunks that contain the file:line of a pasted stack frame, innermost first."""
+    """Chunks that contain the file:line of a pasted stack frame, innermost first.
+
+    A trace from another version of the code than the one indexed names the right
+    function at a line that has moved: when the chunk at the line is not the function
+    the frame names and the file has a chunk of that name, the named chunk nearest the
+    line is taken instead (a line past the end of the file finds it too)."""
 
     name = "frames"
 
@@ -92,16 +98,41 @@ class FrameRetriever:
     def retrieve(self, query: Query, filters: Filters, limit: int) -> Scored:
         out: dict[int, None] = {}
         for frame in query.frames:
-            for suffix in _path_suffixes(frame.path):
-                ids = self.store.chunks_containing(suffix, frame.line)
-                if ids:
-                    out.setdefault(ids[0], None)
-                    break
+            cid = self._frame_chunk(frame)
+            if cid is not None:
+                out.setdefault(cid, None)
         ids = list(out)
         if ids and filters.active:
             allowed = self.store.allowed_chunk_ids(filters)
             ids = [cid for cid in ids if cid in allowed]
         return [(cid, 1.0 / rank) for rank, cid in enumerate(ids[:limit], start=1)]
+
+    def _frame_chunk(self, frame: Frame) -> int | None:
+        name = _frame_function_name(frame.function)
+        for suffix in _path_suffixes(frame.path):
+            rows = self.store.frame_chunks(suffix, frame.line, name)
+            if not rows:
+                continue
+            holding = [r for r in rows if r[2] <= frame.line <= r[3]]
+            if name:
+                named_here = [r for r in holding if r[1] == name]
+                if named_here:  # the innermost chunk of that name that holds the line
+                    return named_here[0][0]
+                named = [r for r in rows if r[1] == name]
+                if named:
+                    return min(named, key=lambda r: (abs(r[2] - frame.line), r[0]))[0]
+            return holding[0][0] if holding else None
+        return None
+
+
+def _frame_function_name(function: str) -> str:
+    """The bare name a frame's function has in the code: `cobra.(*Command).Find` -> Find,
+    `Command.parse` -> parse, `regex::Regex::new` -> new; "" for what no definition is
+    named (`<module>`, `<lambda>`, `Object.<anonymous>`, `new Foo` is its constructor)."""
+    if not function or "<" in function or function.startswith("new "):
+        return ""
+    last = re.split(r"::|[.#\\/]|->", function)[-1]
+    return last if re.fullmatch(r"[A-Za-z_$][\w$]*", last) else ""
 
 
 def _path_suffixes(path: str, longest: int = 4) -> list[str]:

@@ -401,15 +401,20 @@ class SQLiteStore:
                f" WHERE k.key IN ({marks}){where}")
         return self.db.execute(sql, (*keys, *params)).fetchall()
 
-    def chunks_containing(self, path_suffix: str, line: int) -> list[int]:
-        """Chunks whose file path ends with `path_suffix` and whose range holds `line`,
-        innermost first. Files are matched first (few rows), then chunks by file id."""
-        return [r[0] for r in self.db.execute(
+    def frame_chunks(self, path_suffix: str, line: int,
+                     name: str = "") -> list[tuple[int, str, int, int]]:
+        """(id, name, start_line, end_line) of the chunks of the file(s) whose path ends
+        with `path_suffix` that hold `line` or are named `name`; those holding the line
+        come innermost first. Files are matched first (few rows), then chunks by file id."""
+        return self.db.execute(
             # CROSS JOIN fixes the join order: files first, then chunks by their index.
-            "SELECT c.id FROM files f CROSS JOIN chunks c ON c.file_id = f.id"
+            "SELECT c.id, c.name, c.start_line, c.end_line FROM files f"
+            " CROSS JOIN chunks c ON c.file_id = f.id"
             " WHERE (f.path = ? OR f.path LIKE ? ESCAPE '\\')"
-            " AND c.start_line <= ? AND c.end_line >= ? ORDER BY c.end_line - c.start_line",
-            (path_suffix, "%/" + _like_escape(path_suffix), line, line))]
+            " AND ((c.start_line <= ? AND c.end_line >= ?) OR c.name = ?)"
+            " ORDER BY NOT (c.start_line <= ? AND c.end_line >= ?), c.end_line - c.start_line",
+            (path_suffix, "%/" + _like_escape(path_suffix), line, line, name or None,
+             line, line)).fetchall()
 
     def allowed_chunk_ids(self, filters: Filters) -> set[int]:
         where, params = _filter_sql(filters)
