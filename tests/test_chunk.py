@@ -241,3 +241,33 @@ def test_every_line_of_stdlib_files_is_in_some_chunk() -> None:
             assert c.context_text.strip() and len(c.embedding_text) <= MAX_EMBED_CHARS
             if c.kind not in ("class", "module", "section", "block"):
                 assert c.end_line - c.start_line + 1 <= 120, (rel, c.symbol)
+
+
+def test_rust_inline_tests_are_test_code():
+    text = textwrap.dedent('''\
+        pub fn add(a: i32, b: i32) -> i32 {
+            a + b
+        }
+
+        #[tokio::test]
+        async fn adds_async() {
+            assert_eq!(add(1, 1), 2);
+        }
+
+        #[cfg(test)]
+        mod tests {
+            use super::*;
+
+            #[test]
+            fn adds() {
+                assert_eq!(add(2, 2), 4);
+            }
+        }
+    ''')
+    chunks = chunks_of("src/lib.rs", text)
+    flags = {c.symbol: c.is_test for c in chunks if c.symbol}
+    assert flags["add"] is False
+    assert flags["adds_async"] is True
+    assert flags["tests::adds"] is True
+    assert all(c.is_test for c in chunks if c.start_line >= 10)
+    assert not any(c.is_test for c in chunks_of("src/lib.py", "def add(a, b):\n    return a + b\n"))

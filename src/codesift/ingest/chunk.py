@@ -5,8 +5,9 @@ a module header and leftover top-level blocks, so that no line of code goes unin
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from codesift.ingest.languages import test_attribute_regex
 from codesift.ingest.split import (
     Piece,
     fallback_chunks,
@@ -71,8 +72,25 @@ def chunk_file(source: SourceFile, text: str, parsed: ParsedFile | None, *, is_t
             chunks += _definition_chunks(source, lines, d, is_test, max_definition_lines)
     chunks += _top_level_chunks(source, lines, parsed, [defs[i] for i in top], is_test)
     chunks = [c for c in chunks if c is not None and c.context_text.strip()]
+    if not is_test:
+        chunks = _mark_inline_tests(chunks, lines, defs, source.language)
     chunks.sort(key=lambda c: (c.start_line, -c.end_line))
     return chunks
+
+
+def _mark_inline_tests(chunks: list[Chunk], lines: list[str], defs: list[_Def],
+                       language: str) -> list[Chunk]:
+    """Test code inside a file that is not a test file (Rust's `#[cfg(test)] mod tests`)
+    is marked as such, chunk by chunk, by the attributes attached above its definition."""
+    regex = test_attribute_regex(language)
+    if regex is None:
+        return chunks
+    ranges = [(d.start, d.symbol.end_line) for d in defs
+              if any(regex.search(lines[i - 1]) for i in range(d.start, d.symbol.start_line + 1))]
+    if not ranges:
+        return chunks
+    return [replace(c, is_test=True) if any(a <= c.start_line and c.end_line <= b for a, b in ranges)
+            else c for c in chunks]
 
 
 # ---------------------------------------------------------------- placing symbols

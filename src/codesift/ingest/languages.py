@@ -25,6 +25,9 @@ class LanguageSpec:
     shebangs: tuple[str, ...] = ()
     filenames: tuple[str, ...] = ()  # extensionless names: Gemfile, Rakefile
     test_patterns: tuple[str, ...] = ()  # regexes over the file's basename
+    # Regexes over the lines attached above a definition (attributes, annotations) that
+    # make it, and all inside it, test code in a file that is not: Rust's inline tests.
+    test_attributes: tuple[str, ...] = ()
     sep: str = "."  # qualname separator between nested definitions
 
 
@@ -70,6 +73,8 @@ SPECS: dict[str, LanguageSpec] = {
         LanguageSpec(
             "rust", (".rs",), ("tree_sitter_rust", "language"), sep="::",
             test_patterns=(r".*_test\.rs$", r"^tests?\.rs$"),
+            # #[cfg(test)] mod tests { ... }, and #[test] / #[tokio::test] functions
+            test_attributes=(r"#\[\s*cfg\s*\(\s*test\s*\)\s*\]", r"#\[\s*(?:\w+::)*test\s*[\](]"),
         ),
         LanguageSpec(
             "java", (".java",), ("tree_sitter_java", "language"),
@@ -186,6 +191,14 @@ def _test_regex(language: str) -> re.Pattern[str] | None:
     if spec is None or not spec.test_patterns:
         return None
     return re.compile("|".join(f"(?:{p})" for p in spec.test_patterns))
+
+
+@lru_cache(maxsize=None)
+def test_attribute_regex(language: str) -> re.Pattern[str] | None:
+    spec = SPECS.get(language)
+    if spec is None or not spec.test_attributes:
+        return None
+    return re.compile("|".join(f"(?:{p})" for p in spec.test_attributes))
 
 
 def is_test_path(path: str, language: str) -> bool:

@@ -20,7 +20,7 @@ __all__ = ["PARSER_VERSION", "REFERENCE_CAP", "SIGNATURE_CAP", "parse_source", "
 # Bump when what the parser records changes (symbols, references) but chunks do not: the
 # next `codesift index` re-parses every file in place, and vectors, keyed by the chunk
 # text, are kept. (A chunk format change bumps CHUNKER_VERSION: a full rebuild.)
-PARSER_VERSION = "3"
+PARSER_VERSION = "4"  # 4: Rust inline test modules and #[test] functions are test code
 
 try:
     from tree_sitter import QueryCursor  # tree-sitter >= 0.25
