@@ -264,6 +264,31 @@ def test_go_panic_finds_the_named_method_though_lines_moved(tmp_path: Path):
     assert hit.symbol.endswith("(*Command).Find") and "frames" in hit.sources
 
 
+def test_a_pasted_error_message_finds_where_it_is_raised(tmp_path: Path):
+    from conftest import write_tree
+    root = write_tree(tmp_path / "repo", {"headers.py": """
+        class ParseError(Exception):
+            \"\"\"Raised when a header is malformed or its value is missing.\"\"\"
+
+
+        def check_header(header):
+            \"\"\"A header whose value is missing, or malformed, is a ParseError.\"\"\"
+            if header.value is None:
+                raise ParseError("malformed header")
+
+
+        def parse_value(text):
+            if not text:
+                raise ParseError("header value is missing")
+            return text.strip()
+    """})
+    with codesift.open_index(root, dense=False) as idx:
+        idx.update()
+        hits = idx.search("headers.ParseError: header value is missing", k=3)
+    assert hits[0].symbol.endswith("parse_value") and "messages" in hits[0].sources
+    assert any(h.symbol.endswith("ParseError") for h in hits)
+
+
 def test_long_bug_report_uses_its_identifiers(index):
     report = ("When I upload a large file over a flaky connection the whole thing just hangs "
               "for a very long time and then fails with an error message that is not very "

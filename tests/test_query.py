@@ -144,3 +144,20 @@ def test_fts_syntax_is_quoted_away():
 def test_backticked_string_literals_are_not_identifiers():
     q = analyse("Emit the `'message'` and `'ping'` events from `Receiver.startLoop()`")
     assert q.identifiers == ("Receiver.startLoop",)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("ValueError: Invalid isoformat string: '2020-13-01'", ("invalid isoformat string",)),
+    ("json.decoder.JSONDecodeError: Expecting property name enclosed in double quotes: "
+     "line 1 column 2 (char 1)",
+     ("expecting property name enclosed in double quotes", "line 1 column 2")),
+    ("RuntimeError: Cannot call write() after write_eof()",
+     ("after write_eof write eof", "cannot call write")),  # tokens as the index has them
+    ("panic: assignment to entry in nil map", ("assignment to entry in nil map",)),
+    ('why does it print "connection reset by peer" on close?', ("connection reset by peer",)),
+    ("TypeError: can't pickle lock objects", ("can t pickle lock objects",)),
+    ('  File "/srv/app/pkg/client.py", line 18, in send', ()),  # a path is no message
+    ("how do I parse a header", ()),
+])
+def test_error_message_phrases(text, expected):
+    assert analyse(text).messages == expected

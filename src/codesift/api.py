@@ -17,7 +17,7 @@ from .errors import CorruptIndexError, IndexError_, NoIndexError, PathError, Usa
 from .model import Filters, Hit
 from .retrieve.query import analyse
 from .retrieve.retrievers import (DenseRetriever, FrameRetriever, IdentifierRetriever,
-                                  LexicalRetriever, SymbolRetriever)
+                                  LexicalRetriever, MessageRetriever, SymbolRetriever)
 from .retrieve.search import SearchOptions, rank
 from .store.sqlite import SQLiteStore
 
@@ -220,7 +220,8 @@ class Index:
     def _retrievers(self, store: SQLiteStore) -> list:
         dense = self._dense_retriever(store)
         retrievers = [LexicalRetriever(store), IdentifierRetriever(store), SymbolRetriever(store),
-                      FrameRetriever(store), *([dense] if dense is not None else [])]
+                      FrameRetriever(store), MessageRetriever(store),
+                      *([dense] if dense is not None else [])]
         if self.stage_observer is not None:
             from .retrieve.timed import TimedRetriever
             retrievers = [TimedRetriever(r, self.stage_observer) for r in retrievers]

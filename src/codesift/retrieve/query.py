@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import BadQueryError
-from ..tokens import STOPWORDS, query_terms, split_identifier, symbol_keys
+from ..tokens import STOPWORDS, index_text, query_terms, split_identifier, symbol_keys
 
 MAX_LEXICAL_TERMS = 48
 
@@ -33,6 +33,7 @@ class Query:
     symbol_keys: tuple[str, ...]  # normalised keys for the exact-symbol lookup
     frames: tuple[Frame, ...]
     paths: tuple[str, ...]  # file paths or names mentioned
+    messages: tuple[str, ...]  # error-message phrases, as index tokens ("cannot call write")
     is_identifier: bool  # the whole query is one identifier
     about_tests: bool  # the question is about tests: do not rank them down
     about_docs: bool  # the question is about documentation: do not rank prose down
@@ -59,6 +60,17 @@ _GO_FRAME = re.compile(r"^(?:([\w./*()-]+)\(.*\)\n)?\s*([^\s:]+\.go):(\d+)", re.
 _RUST_FRAME = re.compile(r"^\s*\d+: ([\w:<>]+?)(?:::h[0-9a-f]{16})?\n\s+at ([^\s:]+\.rs):(\d+)",
                          re.MULTILINE)
 _GENERIC_FRAME = re.compile(r"((?:[\w.-]+/)+[\w.-]+\.\w+):(\d+)")
+# "ValueError: msg", "error: msg", "panic: msg", "Uncaught Exception: msg": the message
+# text a program printed, which its source usually holds verbatim.
+_ERROR_LINE = re.compile(
+    r"(?:^|[\s(])(?:[\w$]+\.)*(?:[A-Z]\w*(?:Error|Exception|Warning|Exit|Fault|Failure)|[Ee]rror"
+    r"|ERROR|[Pp]anic|[Ff]atal|FATAL)(?:\[[\w-]+\])?:[ \t]+([^\n]+)", re.MULTILINE)
+_QUOTED_TEXT = re.compile(r"\"([^\"\n]*\s[^\"\n]*)\"|'([^'\n]*\s[^'\n]*)'")
+# Messages break into phrases at punctuation and quotes (where formatted values go); an
+# apostrophe inside a word ("can't") does not break one.
+_PHRASE_BREAK = re.compile(r"(?:[^\w\s']|(?<!\w)'|'(?!\w))+")
+MIN_PHRASE_TOKENS = 3
+MAX_PHRASES = 6
 _DOC_WORDS = frozenset({"doc", "docs", "documentation", "documented", "readme", "changelog",
                         "guide", "tutorial", "manual"})
 _CONFIG_WORDS = frozenset({"config", "configuration", "yaml", "yml", "toml", "json", "ini",
@@ -117,6 +129,20 @@ def extract_frames(text: str) -> list[Frame]:
     return frames
 
 
+def extract_messages(text: str) -> list[str]:
+    """Phrases of the error messages a query quotes, each as the index's token sequence
+    (an FTS5 phrase): at least MIN_PHRASE_TOKENS tokens, the longest first."""
+    found = [m.group(1) for m in _ERROR_LINE.finditer(text)]
+    found += [a or b for a, b in _QUOTED_TEXT.findall(text)]
+    phrases: dict[str, None] = {}
+    for message in found:
+        for piece in _PHRASE_BREAK.split(message):
+            tokens = index_text(piece).split()
+            if len(tokens) >= MIN_PHRASE_TOKENS:
+                phrases.setdefault(" ".join(tokens), None)
+    return sorted(phrases, key=lambda p: -p.count(" "))[:MAX_PHRASES]
+
+
 def analyse(text: str, *, max_chars: int = 20_000) -> Query:
     if text is None or not text.strip():
         raise BadQueryError("empty query", hint='ask something, e.g. codesift search "parse headers"')
@@ -141,6 +167,7 @@ def analyse(text: str, *, max_chars: int = 20_000) -> Query:
         text=stripped, terms=tuple(terms), identifiers=tuple(identifiers),
         identifier_terms=tuple(id_terms), symbol_keys=tuple(dict.fromkeys(keys)),
         frames=tuple(frames), paths=tuple(dict.fromkeys(_FILE_NAME.findall(stripped))),
+        messages=tuple(extract_messages(stripped)),
         is_identifier=is_identifier, about_tests=bool(words & _TEST_WORDS),
         about_docs=bool(words & _DOC_WORDS), about_config=bool(words & _CONFIG_WORDS))
 

@@ -53,6 +53,20 @@ class IdentifierRetriever:
         return self.store.lexical_chunks(terms, limit, filters)
 
 
+class MessageRetriever:
+    """BM25 over the phrases of a pasted error message: the code that raises or prints it
+    usually holds the message verbatim, so the phrase finds the raise site, where the
+    exception's name alone finds its class."""
+
+    name = "messages"
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+
+    def retrieve(self, query: Query, filters: Filters, limit: int) -> Scored:
+        return self.store.lexical_chunks(query.messages, limit, filters) if query.messages else []
+
+
 class SymbolRetriever:
     """Exact match of normalised qualified-name suffixes; longer and rarer keys first."""
 
