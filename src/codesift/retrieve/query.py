@@ -70,6 +70,7 @@ _QUOTED_TEXT = re.compile(r"\"([^\"\n]*\s[^\"\n]*)\"|'([^'\n]*\s[^'\n]*)'")
 # apostrophe inside a word ("can't") does not break one.
 _PHRASE_BREAK = re.compile(r"(?:[^\w\s']|(?<!\w)'|'(?!\w))+")
 MIN_PHRASE_TOKENS = 3
+MAX_PHRASE_TOKENS = 24  # a longer run is cut: the more tokens, the likelier one was printed
 MAX_PHRASES = 6
 _DOC_WORDS = frozenset({"doc", "docs", "documentation", "documented", "readme", "changelog",
                         "guide", "tutorial", "manual"})
@@ -137,7 +138,7 @@ def extract_messages(text: str) -> list[str]:
     phrases: dict[str, None] = {}
     for message in found:
         for piece in _PHRASE_BREAK.split(message):
-            tokens = index_text(piece).split()
+            tokens = index_text(piece).split()[:MAX_PHRASE_TOKENS]
             if len(tokens) >= MIN_PHRASE_TOKENS:
                 phrases.setdefault(" ".join(tokens), None)
     return sorted(phrases, key=lambda p: -p.count(" "))[:MAX_PHRASES]
