@@ -186,19 +186,14 @@ def language_for_path(path: str, first_line: str = "") -> str | None:
 
 
 @lru_cache(maxsize=None)
-def _test_regex(language: str) -> re.Pattern[str] | None:
-    spec = SPECS.get(language)
-    if spec is None or not spec.test_patterns:
-        return None
-    return re.compile("|".join(f"(?:{p})" for p in spec.test_patterns))
+def _spec_regex(language: str, field: str) -> re.Pattern[str] | None:
+    """One regex of a language's `test_patterns` or `test_attributes` (None: it has none)."""
+    patterns = getattr(SPECS[language], field) if language in SPECS else ()
+    return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
 
 
-@lru_cache(maxsize=None)
 def test_attribute_regex(language: str) -> re.Pattern[str] | None:
-    spec = SPECS.get(language)
-    if spec is None or not spec.test_attributes:
-        return None
-    return re.compile("|".join(f"(?:{p})" for p in spec.test_attributes))
+    return _spec_regex(language, "test_attributes")
 
 
 def is_test_path(path: str, language: str) -> bool:
@@ -210,7 +205,7 @@ def is_test_path(path: str, language: str) -> bool:
     # Maven/Gradle keep tests under src/test/<lang>/..., Go uses *_test.go anywhere.
     if "src" in parts and "test" in dirs:
         return True
-    regex = _test_regex(language)
+    regex = _spec_regex(language, "test_patterns")
     return bool(regex and parts and regex.match(parts[-1]))
 
 
