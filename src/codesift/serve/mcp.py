@@ -143,8 +143,9 @@ def _register_retrieval(server: MCPServer, backend: Backend) -> None:
         "Find code in this repository by meaning or by name: a question in plain words "
         "('where are failed uploads retried?'), an identifier, an error message or a pasted "
         "stack trace. Hybrid ranking (code-aware BM25, embeddings when the index has them, "
-        "symbol names, stack-frame lines), so it finds code whose exact text you do not know "
-        "and ranks definitions first where grep returns every mention. Each hit is "
+        "symbol names, stack-frame lines, error-message phrases), so it finds code whose exact "
+        "text you do not know and ranks definitions first where grep returns every mention. "
+        "Each hit is "
         "`path:start-end  qualified.name  [kind, language]` with its first lines; follow up "
         "with get_symbol or read_range. Filter by lang, path prefix/glob, kind; page with "
         "offset." + _CAPPED))
