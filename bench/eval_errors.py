@@ -29,7 +29,7 @@ _FORMAT_FIELD = re.compile(r"%[-#0 +]*\d*(?:\.\d+)?[sdrifxXc]|\{[^{}]*\}")
 _SKIP_PARTS = ("test", "tests", "idlelib", "lib2to3", "site-packages", "pydoc_data")
 
 
-def raise_sites(root: Path) -> list[dict]:
+def raise_sites(root: Path, min_words: int = 4) -> list[dict]:
     out = []
     for path in sorted(root.rglob("*.py")):
         rel = path.relative_to(root).as_posix()
@@ -41,18 +41,18 @@ def raise_sites(root: Path) -> list[dict]:
             continue
         for func in ast.walk(tree):
             if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                out += _raises_in(func, rel)
+                out += _raises_in(func, rel, min_words)
     return out
 
 
-def _raises_in(func: ast.AST, rel: str) -> list[dict]:
+def _raises_in(func: ast.AST, rel: str, min_words: int) -> list[dict]:
     found = []
     for node in ast.walk(func):
         if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
                 and isinstance(node.exc.func, ast.Name) and node.exc.args):
             continue
         message = _rendered(node.exc.args[0])
-        if message and len(message.split()) >= 4:
+        if message and len(message.split()) >= min_words:
             found.append({"query": f"{node.exc.func.id}: {message}", "path": rel,
                           "line": node.lineno, "function": func.name})
     return found
@@ -102,13 +102,16 @@ def main() -> int:
     p.add_argument("--index-dir", required=True)
     p.add_argument("--n", type=int, default=150)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--min-words", type=int, default=4, help="shortest message, in words")
+    p.add_argument("--max-words", type=int, default=0, help="longest message (0: no limit)")
     p.add_argument("--variant", action="append", metavar="NAME:KEY=VALUE[,KEY=VALUE]",
                    help="also run with these Settings fields (e.g. off:weight_messages=0)")
     p.add_argument("--bm25", action="store_true", help="also BM25 over symbol chunks (slow to build)")
     p.add_argument("--out")
     args = p.parse_args()
     import codesift
-    sites = raise_sites(args.repo)
+    sites = [s for s in raise_sites(args.repo, args.min_words)
+             if not args.max_words or len(s["query"].split()) - 1 <= args.max_words]
     queries = sample(sites, args.n, args.seed)
     print(f"{len(sites)} raise sites, {len(queries)} queries", file=sys.stderr)
     rows, details = {}, {}

@@ -289,6 +289,24 @@ def test_a_pasted_error_message_finds_where_it_is_raised(tmp_path: Path):
     assert any(h.symbol.endswith("ParseError") for h in hits)
 
 
+def test_a_two_token_message_counts_only_when_rare(tmp_path: Path):
+    from conftest import write_tree
+    common = "".join(f"\ndef check_{i}(v):\n    if v is None:\n        raise ValueError('not set')\n"
+                     for i in range(25))
+    root = write_tree(tmp_path / "repo", {"checks.py": common, "flags.py": """
+        def add_flag(flags, name):
+            if name in flags:
+                raise ValueError(name + ": flag redefined")
+            flags.add(name)
+    """})
+    with codesift.open_index(root, dense=False) as idx:
+        idx.update()
+        rare = idx.search("panic: flag redefined: verbose", k=3)
+        commonplace = idx.search("ValueError: not set", k=3)
+    assert rare[0].symbol.endswith("add_flag") and "messages" in rare[0].sources
+    assert not any("messages" in h.sources for h in commonplace)  # in 25 chunks: no signal
+
+
 def test_long_bug_report_uses_its_identifiers(index):
     report = ("When I upload a large file over a flaky connection the whole thing just hangs "
               "for a very long time and then fails with an error message that is not very "

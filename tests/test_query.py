@@ -150,13 +150,16 @@ def test_backticked_string_literals_are_not_identifiers():
     ("ValueError: Invalid isoformat string: '2020-13-01'", ("invalid isoformat string",)),
     ("json.decoder.JSONDecodeError: Expecting property name enclosed in double quotes: "
      "line 1 column 2 (char 1)",
-     ("expecting property name enclosed in double quotes", "line 1 column 2")),
+     ("expecting property name enclosed in double quotes", "line 1 column 2", "char 1")),
     ("RuntimeError: Cannot call write() after write_eof()",
      ("after write_eof write eof", "cannot call write")),  # tokens as the index has them
     ("panic: assignment to entry in nil map", ("assignment to entry in nil map",)),
     ('why does it print "connection reset by peer" on close?', ("connection reset by peer",)),
     ("TypeError: can't pickle lock objects", ("can t pickle lock objects",)),
     ('  File "/srv/app/pkg/client.py", line 18, in send', ()),  # a path is no message
+    ('Use weaker wording: "broken" instead of "illegal"', ()),  # quotes pair left to right
+    ("Don't say 'messages_dict' is an alias for 'messages'", ()),  # apostrophes are no quotes
+    ("panic: flag redefined: verbose", ("flag redefined",)),
     ("how do I parse a header", ()),
 ])
 def test_error_message_phrases(text, expected):

@@ -65,11 +65,12 @@ _GENERIC_FRAME = re.compile(r"((?:[\w.-]+/)+[\w.-]+\.\w+):(\d+)")
 _ERROR_LINE = re.compile(
     r"(?:^|[\s(])(?:[\w$]+\.)*(?:[A-Z]\w*(?:Error|Exception|Warning|Exit|Fault|Failure)|[Ee]rror"
     r"|ERROR|[Pp]anic|[Ff]atal|FATAL)(?:\[[\w-]+\])?:[ \t]+([^\n]+)", re.MULTILINE)
-_QUOTED_TEXT = re.compile(r"\"([^\"\n]*\s[^\"\n]*)\"|'([^'\n]*\s[^'\n]*)'")
+# Double-quoted text, paired left to right (single quotes are apostrophes in prose).
+_QUOTED_TEXT = re.compile(r"[\"\u201c]([^\"\u201c\u201d\n]*)[\"\u201d]")
 # Messages break into phrases at punctuation and quotes (where formatted values go); an
 # apostrophe inside a word ("can't") does not break one.
 _PHRASE_BREAK = re.compile(r"(?:[^\w\s']|(?<!\w)'|'(?!\w))+")
-MIN_PHRASE_TOKENS = 3
+MIN_PHRASE_TOKENS = 2  # two-token phrases must also be rare in the index (MessageRetriever)
 MAX_PHRASE_TOKENS = 24  # a longer run is cut: the more tokens, the likelier one was printed
 MAX_PHRASES = 6
 _DOC_WORDS = frozenset({"doc", "docs", "documentation", "documented", "readme", "changelog",
@@ -134,7 +135,7 @@ def extract_messages(text: str) -> list[str]:
     """Phrases of the error messages a query quotes, each as the index's token sequence
     (an FTS5 phrase): at least MIN_PHRASE_TOKENS tokens, the longest first."""
     found = [m.group(1) for m in _ERROR_LINE.finditer(text)]
-    found += [a or b for a, b in _QUOTED_TEXT.findall(text)]
+    found += [q for q in _QUOTED_TEXT.findall(text) if " " in q.strip()]
     phrases: dict[str, None] = {}
     for message in found:
         for piece in _PHRASE_BREAK.split(message):

@@ -18,6 +18,9 @@ from .query import Frame, Query
 Scored = list[tuple[int, float]]  # (chunk id, retriever's own score), best first
 DEFAULT_DEPTH = 100
 MAX_KEY_MATCHES = 200  # a key matching more definitions than this says nothing
+# A two-token message phrase ("flag redefined") counts only when this few chunks hold it:
+# a list's first rank weighs the same in fusion however common its phrase ("not set").
+MAX_SHORT_PHRASE_MATCHES = 20
 
 
 class Retriever(Protocol):
@@ -64,7 +67,9 @@ class MessageRetriever:
         self.store = store
 
     def retrieve(self, query: Query, filters: Filters, limit: int) -> Scored:
-        return self.store.lexical_chunks(query.messages, limit, filters) if query.messages else []
+        phrases = [p for p in query.messages
+                   if p.count(" ") >= 2 or self.store.phrase_is_rare(p, MAX_SHORT_PHRASE_MATCHES)]
+        return self.store.lexical_chunks(phrases, limit, filters) if phrases else []
 
 
 class SymbolRetriever:

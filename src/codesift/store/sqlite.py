@@ -382,6 +382,12 @@ class SQLiteStore:
                f" WHERE chunks_fts MATCH ?{where} ORDER BY s DESC LIMIT ?")
         return self.db.execute(sql, (fts_query(terms), *params, limit)).fetchall()
 
+    def phrase_is_rare(self, phrase: str, most: int) -> bool:
+        """True when at most `most` chunks hold the (tokenised) phrase."""
+        found = self.db.execute("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?",
+                                (fts_query([phrase]), most + 1)).fetchall()
+        return len(found) <= most
+
     def lexical_files(self, terms: Sequence[str], limit: int) -> list[tuple[str, float]]:
         if not terms:
             return []
