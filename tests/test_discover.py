@@ -4,6 +4,8 @@ trees, binaries, oversize files, bad encodings and symlinks."""
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -221,3 +223,26 @@ def test_known_files_keep_their_language_until_size_or_mtime_changes(tmp_path: P
     # A new mtime: classified from its bytes again.
     os.utime(script, ns=(first.mtime_ns + 10**9, first.mtime_ns + 10**9))
     assert {f.path: f.language for f in discover(tmp_path, known=known).files} == {"run": "shell"}
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_files_git_tracks_are_indexed_though_a_gitignore_matches(tmp_path: Path) -> None:
+    # ujson's layout: the common Python .gitignore ignores lib/, yet its C core is tracked
+    # there. git ignores only untracked files; so does discovery, in a repository.
+    from codesift.ingest.discover import classify_path
+    write(tmp_path, ".gitignore", "lib/\n*.log\n")
+    write(tmp_path, "lib/core.c", "int core(void) { return 1; }\n")
+    write(tmp_path, "lib/scratch.c", "int scratch(void) { return 2; }\n")
+    write(tmp_path, "notes.log", "kept on purpose\n")
+    write(tmp_path, "run.log", "noise\n")
+    outside = tmp_path.parent / (tmp_path.name + "-copy")
+    shutil.copytree(tmp_path, outside)  # the same tree, no repository around it
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "add", "-f", "lib/core.c", "notes.log"], check=True)
+    files, skipped = result(tmp_path)
+    assert {"lib/core.c", "notes.log"} <= set(files)
+    assert skipped["lib/scratch.c"] == skipped["run.log"] == "gitignored"
+    assert classify_path(tmp_path, "lib/core.c").language == "c"
+    assert classify_path(tmp_path, "lib/scratch.c").reason == "gitignored"
+    files, skipped = result(outside)
+    assert "lib/core.c" not in files and skipped["lib/"] == "gitignored"

@@ -1,12 +1,18 @@
 """Walk a repository tree and decide which files to index, and why the others are skipped.
 
-Honours .gitignore, .git/info/exclude and .codesiftignore at every level without calling git.
+Honours .gitignore, .git/info/exclude and .codesiftignore at every level. As in git, an
+ignore pattern does not hide a file git tracks (ujson tracks its C core under `lib/`
+while its .gitignore, the common Python template, ignores `lib/`): when a .gitignore rule
+would skip something, `git ls-files` is asked once which files are tracked. Without git,
+or outside a repository, the patterns alone decide.
 """
 
 from __future__ import annotations
 
 import codecs
 import os
+import shutil
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +91,7 @@ class _Rules:
     reason: str
 
 
+GITIGNORED = "gitignored"
 Known = Mapping[str, tuple[int, int, str]]  # path -> (size, mtime_ns, language) as indexed
 
 
@@ -104,7 +111,7 @@ def discover(
     rules: list[_Rules] = []
     exclude = os.path.join(root_abs, ".git", "info", "exclude")
     if os.path.isfile(exclude):
-        rules += _load_rules(exclude, "", "gitignored")
+        rules += _load_rules(exclude, "", GITIGNORED)
     if extra_ignores:
         # Appended last so that no .gitignore negation can re-include what the caller excluded.
         extra = _Rules("", pathspec.GitIgnoreSpec.from_lines(extra_ignores), "ignored by pattern")
@@ -117,6 +124,46 @@ def discover(
     files.sort(key=lambda f: f.path)
     skipped.sort(key=lambda s: s.path)
     return Discovery(tuple(files), tuple(skipped))
+
+
+class _Tracked:
+    """The files git tracks under a root (and their directories), asked for at most once,
+    and only when an ignore rule would skip something."""
+
+    def __init__(self, root: str, paths: tuple[str, ...] = ()) -> None:
+        self.root, self.paths = root, paths
+        self._files: frozenset[str] | None = None
+        self._dirs: frozenset[str] = frozenset()
+
+    def holds(self, rel: str, is_dir: bool) -> bool:
+        if self._files is None:
+            self._files = _git_ls_files(self.root, self.paths)
+            self._dirs = frozenset(f[:i + 1] for f in self._files
+                                   for i, ch in enumerate(f) if ch == "/")
+        return (rel + "/" in self._dirs) if is_dir else rel in self._files
+
+
+def _git_ls_files(root: str, paths: tuple[str, ...] = ()) -> frozenset[str]:
+    """Tracked paths relative to `root` (empty when git is missing or root is no repository)."""
+    git = shutil.which("git")
+    if git is None or not _inside_git(root):
+        return frozenset()
+    try:
+        out = subprocess.run([git, "--literal-pathspecs", "-C", root, "ls-files", "-z", "--", *paths],
+                             capture_output=True, timeout=60, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return frozenset()
+    return frozenset(p for p in out.decode("utf-8", "surrogateescape").split("\0") if p)
+
+
+def _inside_git(path: str) -> bool:
+    while True:
+        if os.path.exists(os.path.join(path, ".git")):
+            return True
+        parent = os.path.dirname(path)
+        if parent == path:
+            return False
+        path = parent
 
 
 def _check_root(root: str | Path) -> str:
@@ -156,6 +203,14 @@ def _ignored_by(rules: tuple[_Rules, ...], rel: str, is_dir: bool) -> str | None
     return verdict
 
 
+def _unless_tracked(reason: str | None, tracked: _Tracked, rel: str, is_dir: bool) -> str | None:
+    """A .gitignore verdict stands only for what git does not track (.codesiftignore and
+    the caller's patterns are the user's own say, and stand)."""
+    if reason == GITIGNORED and tracked.holds(rel, is_dir):
+        return None
+    return reason
+
+
 def _dir_skip_reason(path: str, name: str, parent: str) -> str | None:
     """Why a whole directory is vendored, generated or a cache; None to descend into it."""
     if name in ALWAYS_SKIP_DIRS:
@@ -176,19 +231,22 @@ def _dir_skip_reason(path: str, name: str, parent: str) -> str | None:
 class _Walker:
     """Depth-first walk that prunes skipped directories before descending into them."""
 
-    __slots__ = ("root_abs", "root_real", "max_bytes", "extra", "files", "skipped", "known")
+    __slots__ = ("root_abs", "root_real", "max_bytes", "extra", "files", "skipped", "known",
+                 "tracked")
 
     def __init__(self, root_abs: str, root_real: str, max_bytes: int, extra: _Rules | None,
                  files: list[SourceFile], skipped: list[SkippedFile], known: Known) -> None:
         self.root_abs, self.root_real, self.max_bytes = root_abs, root_real, max_bytes
         self.extra = (extra,) if extra else ()
         self.files, self.skipped, self.known = files, skipped, known
+        self.tracked = _Tracked(root_abs)
 
     def skip(self, rel: str, reason: str) -> None:
         self.skipped.append(SkippedFile(rel, reason))
 
     def _ignored(self, rules: tuple[_Rules, ...], rel: str, is_dir: bool) -> str | None:
-        return _ignored_by(rules + self.extra, rel, is_dir)
+        return _unless_tracked(_ignored_by(rules + self.extra, rel, is_dir), self.tracked,
+                               rel, is_dir)
 
     def walk_dir(self, path: str, rel_dir: str, rules: tuple[_Rules, ...]) -> None:
         try:
@@ -198,7 +256,7 @@ class _Walker:
             self.skip(rel_dir or "./", f"unreadable: {exc.strerror}")
             return
         names = {e.name for e in entries}
-        local = [(".gitignore", "gitignored"), (".codesiftignore", "codesiftignored")]
+        local = [(".gitignore", GITIGNORED), (".codesiftignore", "codesiftignored")]
         for fname, reason in local:
             if fname in names:
                 rules = rules + tuple(_load_rules(os.path.join(path, fname), rel_dir, reason))
@@ -383,7 +441,8 @@ def classify_path(root: Path, rel: str, *, max_file_bytes: int = 1_000_000,
                   extra_ignores: tuple[str, ...] = ()) -> SourceFile | SkippedFile | None:
     """What `discover` would make of the file at repo-relative `rel`: a SourceFile, a
     SkippedFile with the reason, or None when no regular file is there (deleted)."""
-    rules = _load_rules(os.path.join(root, ".git", "info", "exclude"), "", "gitignored")
+    rules = _load_rules(os.path.join(root, ".git", "info", "exclude"), "", GITIGNORED)
+    tracked = _Tracked(str(root), (rel,))  # asked only if a .gitignore rule matches
     extra = [_Rules("", pathspec.GitIgnoreSpec.from_lines(extra_ignores), "ignored by pattern")] \
         if extra_ignores else []
     parts = rel.split("/")
@@ -393,17 +452,17 @@ def classify_path(root: Path, rel: str, *, max_file_bytes: int = 1_000_000,
             parent, here = here, os.path.join(here, name)
             if os.path.islink(here):
                 return SkippedFile(rel, "symlink")
-            reason = _dir_skip_reason(here, name, parent) or \
-                _ignored_by(tuple(rules + extra), rel_dir + name, True)
+            reason = _dir_skip_reason(here, name, parent) or _unless_tracked(
+                _ignored_by(tuple(rules + extra), rel_dir + name, True), tracked, rel_dir + name, True)
             if reason:
                 return SkippedFile(rel, reason)
             rel_dir += name + "/"
-        for fname, why in ((".gitignore", "gitignored"), (".codesiftignore", "codesiftignored")):
+        for fname, why in ((".gitignore", GITIGNORED), (".codesiftignore", "codesiftignored")):
             rules += _load_rules(os.path.join(here, fname), rel_dir, why)
     full = os.path.join(root, rel)
     if os.path.islink(full):
         return SkippedFile(rel, "symlink") if os.path.exists(full) else None
     if not os.path.isfile(full):
         return None
-    reason = _ignored_by(tuple(rules + extra), rel, False)
+    reason = _unless_tracked(_ignored_by(tuple(rules + extra), rel, False), tracked, rel, False)
     return SkippedFile(rel, reason) if reason else classify_file(full, rel, max_file_bytes)
