@@ -1,6 +1,6 @@
 """Human-readable terminal output for the CLI: hits, summaries, status, progress bars.
 
-Kept apart from cli.py so the command definitions stay a thin adapter.
+Kept apart from cli/ so the command definitions stay a thin adapter.
 """
 
 from __future__ import annotations

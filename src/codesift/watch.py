@@ -60,7 +60,7 @@ class ChangeFilter:
 
     def __init__(self, root: Path, index_dir: Path) -> None:
         # Imported here: discovery pulls in pathspec (~25 ms), which every CLI command would
-        # pay through cli_watch's import of this module.
+        # pay through cli/watch.py's import of this module.
         from .ingest.discover import ALWAYS_SKIP_DIRS
         self.skip_dirs = frozenset(ALWAYS_SKIP_DIRS)
         self.prefix = str(root).rstrip(os.sep) + os.sep

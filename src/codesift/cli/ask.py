@@ -12,8 +12,8 @@ import sys
 
 import click
 
-from .cli_common import emit_json, friendly_errors, index_dir_option, repo_option
-from .errors import LLMNotConfiguredError, UsageError
+from .common import emit_json, friendly_errors, index_dir_option, repo_option
+from ..errors import LLMNotConfiguredError, UsageError
 
 
 def _common(func):
@@ -76,9 +76,9 @@ def review_cmd(diff_file, repo, index_dir, budget, model, show_context, as_json)
 
 
 def _run(task, subject, repo, index_dir, budget, model, show_context, as_json, **kwargs):
-    from .api import open_index
-    from .ask import NO_LLM_HINT, answer, prepare
-    from .llm import SQLiteCache, client_from_settings
+    from ..api import open_index
+    from ..ask import NO_LLM_HINT, answer, prepare
+    from ..llm import SQLiteCache, client_from_settings
 
     with open_index(repo, index_dir=index_dir) as idx:
         prepared = prepare(idx, task, subject, budget=budget, **kwargs)

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import click
 
-from .cli_common import emit_json, friendly_errors, index_dir_option, repo_option
-from .graph.query import DEFAULT_MIN_CONFIDENCE
+from .common import emit_json, friendly_errors, index_dir_option, repo_option
+from ..graph.query import DEFAULT_MIN_CONFIDENCE
 
 depth_option = click.option("--depth", type=int, default=1, show_default=True,
                             help="How many hops to follow (1-10).")
@@ -27,8 +27,8 @@ def graph_group() -> None:
 
 
 def _run(repo, index_dir, query: Callable, title: str, symbol: str, as_json: bool) -> None:
-    from .api import open_index
-    from .render import print_graph_hits
+    from ..api import open_index
+    from ..render import print_graph_hits
 
     with open_index(repo, index_dir=index_dir) as idx:
         graph = idx.graph()
@@ -84,8 +84,8 @@ _traversal("implementations", "implementations",
 @friendly_errors
 def path_cmd(source, target, repo, index_dir, max_depth, min_confidence, as_json):
     """The shortest call path from SOURCE to TARGET."""
-    from .api import open_index
-    from .render import print_graph_path
+    from ..api import open_index
+    from ..render import print_graph_path
 
     with open_index(repo, index_dir=index_dir) as idx:
         graph = idx.graph()
@@ -105,8 +105,8 @@ def path_cmd(source, target, repo, index_dir, max_depth, min_confidence, as_json
 @friendly_errors
 def defs_cmd(name, repo, index_dir, as_json):
     """Every definition of NAME, with its qualified name."""
-    from .api import open_index
-    from .render import print_graph_nodes
+    from ..api import open_index
+    from ..render import print_graph_nodes
 
     with open_index(repo, index_dir=index_dir) as idx:
         nodes = idx.graph().find(name)

@@ -9,7 +9,7 @@ from functools import wraps
 
 import click
 
-from .errors import CodesiftError
+from ..errors import CodesiftError
 
 
 def _fail(message: str, hint: str = "", code: int = 1) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from .cli_common import friendly_errors, index_dir_option, repo_option
+from .common import friendly_errors, index_dir_option, repo_option
 
 
 @click.command("mcp")
@@ -24,9 +24,9 @@ from .cli_common import friendly_errors, index_dir_option, repo_option
 def mcp_command(repo, index_dir, max_tokens, max_bytes, no_dense, log_level):
     """Serve the index to coding agents over MCP (stdio): search_code, get_symbol,
     read_range, find_callers, find_callees, call_path, repo_map, index_status."""
-    from .api import open_index
-    from .serve.bounds import DEFAULT_MAX_BYTES, DEFAULT_MAX_TOKENS, Bounds
-    from .serve.mcp import build_mcp_server
+    from ..api import open_index
+    from ..serve.bounds import DEFAULT_MAX_BYTES, DEFAULT_MAX_TOKENS, Bounds
+    from ..serve.mcp import build_mcp_server
 
     try:
         bounds = Bounds(max_tokens or DEFAULT_MAX_TOKENS, max_bytes or DEFAULT_MAX_BYTES)

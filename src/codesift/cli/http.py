@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 
-from .cli_common import emit_json, friendly_errors
-from .errors import UsageError
+from .common import emit_json, friendly_errors
+from ..errors import UsageError
 
 home_option = click.option(
     "--home", type=click.Path(file_okay=False), default=None,
@@ -22,7 +22,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON."
 
 
 def _home_db(home):
-    from .serve.home import HomeDB, default_home
+    from ..serve.home import HomeDB, default_home
     return HomeDB(home or default_home())
 
 
@@ -67,8 +67,8 @@ def serve_command(host, port, home, no_auth, allow_paths, rate_limit, burst, max
     metrics at /metrics."""
     import uvicorn
 
-    from .serve.deps import ServerConfig
-    from .serve.http import create_app
+    from ..serve.deps import ServerConfig
+    from ..serve.http import create_app
 
     if no_auth and not is_loopback(host):
         raise UsageError(f"--no-auth is refused on {host}: beyond loopback every request "
@@ -133,7 +133,7 @@ def token_group() -> None:
 @friendly_errors
 def token_create(name, repos, actions, home, as_json):
     """Create a token NAME; its secret is printed once and never stored."""
-    from .serve.auth import TokenStore
+    from ..serve.auth import TokenStore
     info, secret = TokenStore(_home_db(home)).create(name, repos, actions or ("read",))
     if as_json:
         return emit_json({**info.to_dict(), "token": secret})
@@ -149,7 +149,7 @@ def token_create(name, repos, actions, home, as_json):
 @friendly_errors
 def token_list(include_revoked, home, as_json):
     """The tokens (never their secrets)."""
-    from .serve.auth import TokenStore
+    from ..serve.auth import TokenStore
     tokens = TokenStore(_home_db(home)).list(include_revoked)
     if as_json:
         return emit_json([t.to_dict() for t in tokens])
@@ -168,7 +168,7 @@ def token_list(include_revoked, home, as_json):
 @friendly_errors
 def token_revoke(token_id, home):
     """Revoke the token TOKEN_ID: a running server refuses it from the next request."""
-    from .serve.auth import TokenStore
+    from ..serve.auth import TokenStore
     info = TokenStore(_home_db(home)).revoke(token_id)
     click.echo(f"revoked {info.id} ({info.name})", err=True)
 
@@ -191,8 +191,8 @@ def repo_group() -> None:
 def repo_add(name, path, no_dense, no_index, home, as_json):
     """Register the repository at PATH as NAME, and queue its first index job (a running
     server picks it up within a second; otherwise the next one started)."""
-    from .serve.jobs import JobStore
-    from .serve.registry import Registry
+    from ..serve.jobs import JobStore
+    from ..serve.registry import Registry
     db = _home_db(home)
     repo = Registry(db).add(name, str(Path(path).expanduser().resolve()), dense=not no_dense)
     job = None if no_index else JobStore(db).submit(repo.name)
@@ -208,7 +208,7 @@ def repo_add(name, path, no_dense, no_index, home, as_json):
 @friendly_errors
 def repo_list(home, as_json):
     """The registered repositories."""
-    from .serve.registry import Registry
+    from ..serve.registry import Registry
     repos = Registry(_home_db(home)).list()
     if as_json:
         return emit_json([r.to_dict() for r in repos])
@@ -222,7 +222,7 @@ def repo_list(home, as_json):
 @friendly_errors
 def repo_remove(name, home):
     """Unregister NAME (its index is left in the repository's folder)."""
-    from .serve.registry import Registry
+    from ..serve.registry import Registry
     repo = Registry(_home_db(home)).remove(name)
     click.echo(f"removed {repo.name} ({repo.path})", err=True)
 
@@ -239,7 +239,7 @@ def repo_remove(name, home):
 @friendly_errors
 def audit_command(token_id, repo, limit, home, as_json):
     """Who retrieved which paths from `codesift serve`, and every refused request."""
-    from .serve.auth import AuditLog
+    from ..serve.auth import AuditLog
     entries = AuditLog(_home_db(home)).entries(token_id=token_id, repo=repo, limit=limit)
     if as_json:
         return emit_json([e.to_dict() for e in entries])

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .cli_common import emit_json, friendly_errors, index_dir_option, repo_option
+from .common import emit_json, friendly_errors, index_dir_option, repo_option
 
 
 @click.command("context")
@@ -35,7 +35,7 @@ def context_command(question, repo, index_dir, budget, k, tokenizer, languages, 
                     kinds, no_tests, no_dense, no_callees, as_json):
     """Pack the code that answers QUESTION ("-" reads it from stdin) into --budget tokens:
     signatures and matching lines first, the rest elided with markers, every block cited."""
-    from .api import open_index
+    from ..api import open_index
 
     if question == "-":
         question = sys.stdin.read()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from .cli_common import emit_json, friendly_errors, index_dir_option, repo_option
+from .common import emit_json, friendly_errors, index_dir_option, repo_option
 
 
 @click.command("map")
@@ -22,7 +22,7 @@ from .cli_common import emit_json, friendly_errors, index_dir_option, repo_optio
 def map_command(repo, index_dir, budget, focus, query, as_json):
     """The most important definitions, ranked by PageRank over the code graph, as a file
     tree of signatures that fits --budget tokens."""
-    from .api import open_index
+    from ..api import open_index
 
     with open_index(repo, index_dir=index_dir) as idx:
         repo_map = idx.repo_map(budget, focus=focus, query=query)

@@ -11,14 +11,14 @@ import sys
 
 import click
 
-from .cli_common import emit_json, friendly_errors, index_dir_option, repo_option
-from .cli_ask import ask_cmd, explain_cmd, review_cmd, tests_cmd
-from .cli_graph import graph_group
-from .cli_context import context_command
-from .cli_map import map_command
-from .cli_watch import watch_command
-from .cli_serve import mcp_command
-from .cli_http import audit_command, repo_group, serve_command, token_group
+from .common import emit_json, friendly_errors, index_dir_option, repo_option
+from .ask import ask_cmd, explain_cmd, review_cmd, tests_cmd
+from .graph import graph_group
+from .context import context_command
+from .map import map_command
+from .watch import watch_command
+from .serve import mcp_command
+from .http import audit_command, repo_group, serve_command, token_group
 
 # One query is a single matrix-vector product: a second BLAS thread only adds start-up and
 # contention (bench/bench_vectors.py).
@@ -44,13 +44,13 @@ def main() -> None:
 @friendly_errors
 def index_cmd(path, index_dir, no_dense, embedder, dry_run, rebuild, max_file_size, as_json):
     """Index the repository at PATH (incremental: only changed files are redone)."""
-    from .api import open_index
-    from .render import print_dry_run, print_summary, progress_bar
+    from ..api import open_index
+    from ..render import print_dry_run, print_summary, progress_bar
 
     idx = open_index(path, index_dir=index_dir, dense=False if no_dense else None,
                      embedder=embedder, max_file_bytes=max_file_size)
     if dry_run:
-        from .ingest.discover import discover
+        from ..ingest.discover import discover
         found = discover(idx.root, max_file_bytes=idx.settings.max_file_bytes,
                          extra_ignores=idx.settings.extra_ignores)
         return print_dry_run(found, as_json)
@@ -77,8 +77,8 @@ def index_cmd(path, index_dir, no_dense, embedder, dry_run, rebuild, max_file_si
 def search_cmd(query, repo, index_dir, k, as_json, files, languages, path_glob, kinds,
                no_tests, no_dense):
     """Search the index with natural language, an identifier, or a pasted error."""
-    from .api import open_index
-    from .render import print_hits
+    from ..api import open_index
+    from ..render import print_hits
 
     if query == "-":
         query = sys.stdin.read()
@@ -99,8 +99,8 @@ def search_cmd(query, repo, index_dir, k, as_json, files, languages, path_glob, 
 @friendly_errors
 def status_cmd(repo, index_dir, check, as_json):
     """Show what the index holds: files, chunks, vectors, embedder, failures."""
-    from .api import open_index
-    from .render import print_status
+    from ..api import open_index
+    from ..render import print_status
 
     with open_index(repo, index_dir=index_dir) as idx:
         info = idx.status()

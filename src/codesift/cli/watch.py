@@ -9,8 +9,8 @@ import time
 
 import click
 
-from .cli_common import friendly_errors, index_dir_option
-from .watch import DEBOUNCE_MS, STEP_MS, Reindex
+from .common import friendly_errors, index_dir_option
+from ..watch import DEBOUNCE_MS, STEP_MS, Reindex
 
 SHOWN_PATHS = 3
 
@@ -30,8 +30,8 @@ SHOWN_PATHS = 3
 @friendly_errors
 def watch_command(path, index_dir, no_dense, step_ms, debounce_ms, as_json, log_level):
     """Re-index PATH's files as they change, so edits are searchable at once (Ctrl-C stops)."""
-    from .logs import configure_logging
-    from .watch import Watcher
+    from ..logs import configure_logging
+    from ..watch import Watcher
 
     configure_logging(log_level)
 
