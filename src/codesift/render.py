@@ -14,7 +14,7 @@ import click
 
 from .model import Hit
 
-_STAGE_LABELS = {"parse": "parsing + chunking", "embed": "embedding"}
+_STAGE_LABELS = {"parse": "parsing + chunking", "embed": "embedding", "mine": "reading history"}
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from .common import emit_json, friendly_errors, index_dir_option, repo_option
 from .ask import ask_cmd, explain_cmd, review_cmd, tests_cmd
 from .graph import graph_group
 from .context import context_command
+from .evaluate import evaluate_command
 from .map import map_command
 from .watch import watch_command
 from .serve import mcp_command
@@ -131,6 +132,7 @@ for _answer in (ask_cmd, explain_cmd, tests_cmd, review_cmd):
     main.add_command(_answer)
 main.add_command(map_command)
 main.add_command(context_command)
+main.add_command(evaluate_command)
 main.add_command(watch_command)
 main.add_command(mcp_command)
 for _command in (serve_command, token_group, repo_group, audit_command):

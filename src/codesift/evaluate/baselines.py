@@ -154,10 +154,12 @@ def _lossy_length(n: int) -> int:
     return _FREE + _from_int4(_int4(n - _FREE))
 
 
-def iter_code_files(root: Path) -> Iterable[tuple[str, str]]:
-    """(repo-relative posix path, text) of every code-like file, in path order."""
+def iter_code_files(root: Path, paths: Iterable[str] | None = None) -> Iterable[tuple[str, str]]:
+    """(repo-relative posix path, text) of every code-like file, in path order; only those
+    of `paths` (e.g. what git tracks) when given."""
     root = Path(root)
-    for path in sorted(root.rglob("*")):
+    candidates = sorted(root.rglob("*")) if paths is None else [root / p for p in sorted(paths)]
+    for path in candidates:
         rel = path.relative_to(root)
         if any(part in SKIP_DIRS for part in rel.parts[:-1]):
             continue
@@ -178,10 +180,10 @@ def _line_count(text: str) -> int:
     return max(len(_split_lines(text)), 1)
 
 
-def file_docs(root: Path) -> list[Doc]:
+def file_docs(root: Path, paths: Iterable[str] | None = None) -> list[Doc]:
     return [
         Doc(rel, 1, _line_count(text), "", "file", f"{rel}\n{text}")
-        for rel, text in iter_code_files(root)
+        for rel, text in iter_code_files(root, paths)
     ]
 
 
@@ -345,19 +347,19 @@ def _blocks(lines: list[int], size: int) -> list[list[int]]:
     return runs
 
 
-def chunk_docs(root: Path) -> list[Doc]:
-    return [doc for rel, text in iter_code_files(root) for doc in _chunks_of_file(rel, text)]
+def chunk_docs(root: Path, paths: Iterable[str] | None = None) -> list[Doc]:
+    return [doc for rel, text in iter_code_files(root, paths) for doc in _chunks_of_file(rel, text)]
 
 
-def bm25_file(root: Path, **kw) -> BM25Index:
+def bm25_file(root: Path, paths: Iterable[str] | None = None, **kw) -> BM25Index:
     """BM25-file: one document per code file; a hit is the whole file."""
-    return BM25Index(file_docs(root), **kw)
+    return BM25Index(file_docs(root, paths), **kw)
 
 
-def bm25_chunk(root: Path, **kw) -> BM25Index:
+def bm25_chunk(root: Path, paths: Iterable[str] | None = None, **kw) -> BM25Index:
     """BM25-chunk: functions/methods whole, class bodies minus members, and leftover
     module code in blocks of at most 80 lines."""
-    return BM25Index(chunk_docs(root), **kw)
+    return BM25Index(chunk_docs(root, paths), **kw)
 
 
 def bm25_over_texts(items: Sequence[tuple[str, str]], stopwords: frozenset[str] = frozenset(),
