@@ -39,6 +39,8 @@ class Settings:
     # A pasted error message's phrases pin the line that raises it; an exception type's
     # name (weight_symbol) matches its class and every raise site alike.
     weight_messages: float = 3.0
+    # A `net/http: ...` prefix names where the change lives: BM25 confined there.
+    weight_scope: float = 1.0
     test_penalty: float = 0.5  # score multiplier for test code unless the query is about tests
     prose_penalty: float = 0.7  # multiplier for docs and config files unless the query asks for them
     stub_penalty: float = 0.8  # multiplier for declaration files (.pyi, .d.ts) vs implementations

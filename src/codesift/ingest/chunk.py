@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from codesift.ingest.declarations import declaration_spans, name_at
 from codesift.ingest.languages import test_attribute_regex
 from codesift.ingest.split import (
     Piece,
@@ -343,11 +344,17 @@ def _top_level_chunks(source: SourceFile, lines: list[str], parsed: ParsedFile,
         span = trim(lines, run_start, run_end)
         if span is None:
             continue
+        # A table in code (file types, handlers, error codes) spans many windows: each one
+        # is named by the declaration it lies in, so the name finds every part of it.
+        declared = declaration_spans(lines, span[0], span[1], source.language)
         for ws, we in windows(lines, span[0], span[1], MAX_BLOCK_LINES):
             if run_start == 1 and not chunks:
                 name = module.replace("/", ".").rsplit(".", 1)[-1] if parsed.module else ""
                 piece = Piece(ws, we, "module", module, name)
                 title = f"module {title_words(module)}"
+            elif data := name_at(declared, ws, we):
+                piece = Piece(ws, we, "block", data, data)
+                title = f"{title_words(data)} in {module}"
             else:
                 piece = Piece(ws, we, "block", "", "")
                 title = f"top-level code in {module}"

@@ -20,7 +20,10 @@ __all__ = ["PARSER_VERSION", "REFERENCE_CAP", "SIGNATURE_CAP", "parse_source", "
 # Bump when what the parser records changes (symbols, references) but chunks do not: the
 # next `codesift index` re-parses every file in place, and vectors, keyed by the chunk
 # text, are kept. (A chunk format change bumps CHUNKER_VERSION: a full rebuild.)
-PARSER_VERSION = "4"  # 4: Rust inline test modules and #[test] functions are test code
+# 4: Rust inline test modules and #[test] functions are test code
+# 5: windows of top-level code are named by the data declaration they lie in (chunk.py);
+#    boundaries are unchanged, so only those windows are embedded again
+PARSER_VERSION = "5"
 
 try:
     from tree_sitter import QueryCursor  # tree-sitter >= 0.25

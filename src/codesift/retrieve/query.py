@@ -38,6 +38,7 @@ class Query:
     about_tests: bool  # the question is about tests: do not rank them down
     about_docs: bool  # the question is about documentation: do not rank prose down
     about_config: bool  # the question is about configuration files
+    scopes: tuple[str, ...] = ()  # places a `net/http: ...` / `fix(core): ...` prefix names
 
 
 # Qualified identifiers: a.b.c, A::b, (*T).M, Mod#meth, with an optional call suffix.
@@ -80,6 +81,35 @@ _CONFIG_WORDS = frozenset({"config", "configuration", "yaml", "yml", "toml", "js
                            "manifest", "docker", "dockerfile"})
 _TEST_WORDS = frozenset({"test", "tests", "testing", "unittest", "pytest", "spec", "fixture",
                          "fixtures", "mock", "conftest"})
+
+
+# Component prefixes (the Linux kernel's, Go's, most Rust projects', conventional commits'):
+# `type(scope): subject`, `type(scope)!: subject`; the type alone scopes nothing.
+_CONVENTIONAL = re.compile(r"^\s*[A-Za-z]+\(([^)\n]{1,80})\)!?:\s")
+# `net/http: subject`, `cmd/go, go/build: subject`, `crate::module: subject`, `[core] subject`.
+_PREFIX = re.compile(r"^\s*([A-Za-z0-9_.\-/*{}+:, ]{1,80}?):\s+\S")
+_BRACKET = re.compile(r"^\s*\[([A-Za-z0-9_.\-/]{1,40})\]\s+\S")
+_SPLIT = re.compile(r"\s*[,+]\s*|\s+and\s+")
+# Words that end in a colon in prose or name a change type, not a place.
+_NOT_PLACES = frozenset(
+    "fix fixes fixed feat feature bug bugfix note notes todo warning error breaking change "
+    "changes chore refactor perf docs doc test tests style build ci revert release wip "
+    "update add remove hotfix security deprecate deprecation example see also".split())
+
+
+def subject_scopes(text: str) -> tuple[str, ...]:
+    """The places a query's first line names before its colon, lower-cased: `net/http`,
+    `runtime-dom`, `tracing-subscriber/fmt`."""
+    first = text.lstrip().split("\n", 1)[0]
+    m = _CONVENTIONAL.match(first) or _BRACKET.match(first) or _PREFIX.match(first)
+    if not m:
+        return ()
+    out: dict[str, None] = {}
+    for part in _SPLIT.split(m.group(1)):
+        part = part.strip().strip("/*{}").replace("::", "/").lower().removeprefix("crate/")
+        if part and part not in _NOT_PLACES and len(part) >= 2 and " " not in part:
+            out.setdefault(part, None)
+    return tuple(out)
 
 
 def _is_code_like(name: str) -> bool:
@@ -171,7 +201,8 @@ def analyse(text: str, *, max_chars: int = 20_000) -> Query:
         frames=tuple(frames), paths=tuple(dict.fromkeys(_FILE_NAME.findall(stripped))),
         messages=tuple(extract_messages(stripped)),
         is_identifier=is_identifier, about_tests=bool(words & _TEST_WORDS),
-        about_docs=bool(words & _DOC_WORDS), about_config=bool(words & _CONFIG_WORDS))
+        about_docs=bool(words & _DOC_WORDS), about_config=bool(words & _CONFIG_WORDS),
+        scopes=subject_scopes(stripped))
 
 
 def _cap_terms(terms: list[str], priority: set[str]) -> list[str]:

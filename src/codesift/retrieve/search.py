@@ -122,7 +122,8 @@ def _sql_side(store: SQLiteStore, retrievers: Sequence[Retriever], query: Query,
 def _weights(settings: Settings) -> dict[str, float]:
     return {"lexical": settings.weight_lexical, "identifiers": settings.weight_identifiers,
             "dense": settings.weight_dense, "symbol": settings.weight_symbol,
-            "frames": settings.weight_symbol, "messages": settings.weight_messages}
+            "frames": settings.weight_symbol, "messages": settings.weight_messages,
+            "scope": settings.weight_scope}
 
 
 def _file_ranks(store: SQLiteStore, query: Query, settings: Settings) -> dict[str, int]:

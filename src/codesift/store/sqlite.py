@@ -71,6 +71,8 @@ class SQLiteStore:
         self._count: tuple[str | None, int] = (None, 0)  # (state key, chunks)
         # Chunk rows a search read, for the next searches while the content stays the same.
         self._rows_cache: dict[int, ChunkRow] = {}
+        self._paths: list[str] = []
+        self._paths_key = ""
         self._rows_key: str | None = None
         self._snapshot_meta: dict[str, str] | None = None  # the meta table, inside snapshot()
         # One transaction per connection at a time: threads sharing this store take turns.
@@ -444,6 +446,14 @@ class SQLiteStore:
                     f" WHERE c.id IN ({marks})", part):
                 cache[r[0]] = ChunkRow(*r[:9], bool(r[9]))
         return {i: cache[i] for i in ids if i in cache}
+
+    def indexed_paths(self) -> list[str]:
+        """Every indexed file's path, read once per index state (scoped queries match them)."""
+        key = self.state_key()
+        if self._paths_key != key:
+            self._paths = [r[0] for r in self.db.execute("SELECT path FROM files ORDER BY path")]
+            self._paths_key = key
+        return self._paths
 
     def chunk_texts(self, ids: Sequence[int]) -> dict[int, str]:
         marks = ",".join("?" * len(ids))

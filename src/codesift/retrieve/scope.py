@@ -1,0 +1,72 @@
+"""The places a query's component prefix names (`net/http: ...`, `fix(runtime-dom): ...`;
+query.subject_scopes reads them), resolved to indexed directories and files, and a lexical
+search confined to them: the prefix says where the change lives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from ..model import Filters
+from ..store.sqlite import SQLiteStore
+from .query import Query
+
+__all__ = ["scope_globs", "ScopeRetriever"]
+
+MAX_GLOBS = 4
+
+
+def _norm(part: str) -> str:
+    return part.lower().replace("_", "-")
+
+
+def _components(path: str) -> list[str]:
+    parts = [_norm(p) for p in path.split("/")]
+    stem = parts[-1].rsplit(".", 1)[0] if "." in parts[-1] else parts[-1]
+    return [*parts[:-1], stem]
+
+
+def scope_globs(scopes: Sequence[str], paths: Sequence[str], most: int = MAX_GLOBS) -> list[str]:
+    """GLOB patterns for the directories and files the scopes name: a scope matches where
+    its components run consecutively through a path (a directory or a file's stem); the
+    shallowest matches first, at most `most` patterns."""
+    found: dict[str, int] = {}
+    for scope in scopes:
+        want = [_norm(p) for p in scope.split("/") if p]
+        if not want:
+            continue
+        n = len(want)
+        for path in paths:
+            parts = _components(path)
+            for i in range(len(parts) - n + 1):
+                if parts[i:i + n] == want:
+                    end = i + n
+                    real = path.split("/")
+                    glob = path if end == len(parts) else "/".join(real[:end]) + "/*"
+                    found[glob] = min(found.get(glob, end), end)
+                    break
+    return sorted(found, key=lambda g: (found[g], g))[:most]
+
+
+class ScopeRetriever:
+    """BM25 over the query's words inside the places its prefix names."""
+
+    name = "scope"
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+
+    def retrieve(self, query: Query, filters: Filters, limit: int) -> list[tuple[int, float]]:
+        if not query.scopes or filters.path_glob or not query.terms:
+            return []
+        globs = scope_globs(query.scopes, self.store.indexed_paths())
+        if not globs:
+            return []
+        terms = self.store.informative_terms(query.terms)
+        best: dict[int, float] = {}
+        for glob in globs:
+            for cid, score in self.store.lexical_chunks(terms, limit, replace(filters, path_glob=glob)):
+                best[cid] = max(best.get(cid, float("-inf")), score)
+        ranked = sorted(best, key=lambda cid: (-best[cid], cid))[:limit]
+        return [(cid, best[cid]) for cid in ranked]
