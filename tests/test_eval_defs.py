@@ -1,5 +1,5 @@
 """The definitions extractor of the evaluation (codesift.evaluate.defs) on a small realistic
-file per language."""
+file per language, and BM25-chunk cutting a multi-language tree with it."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import textwrap
 
 import pytest
 
+from codesift.evaluate.baselines import chunk_docs, file_docs
 from codesift.evaluate.defs import (
     SOURCE_EXTENSIONS,
     Definition,
@@ -14,6 +15,8 @@ from codesift.evaluate.defs import (
     innermost,
     language_of,
 )
+
+from conftest import write_tree
 
 
 def src(text: str) -> str:
@@ -475,6 +478,59 @@ def test_innermost_is_the_smallest_definition_around_a_line():
     assert innermost(defs, 15).name == "Widget.area"
     assert innermost(defs, 1) is None
     assert innermost([], 3) is None
+
+
+def test_bm25_chunk_cuts_every_language_into_its_definitions(tmp_path):
+    root = write_tree(tmp_path, {
+        "shapes.go": GO, "point.rs": RUST, "Order.java": JAVA, "util.c": C, "shape.cpp": CPP,
+        "Invoice.cs": CSHARP, "invoice.rb": RUBY, "User.php": PHP, "w.py": PYTHON,
+        "README.md": "# not code\n", "notes.txt": "not code either\n",
+    })
+    docs = chunk_docs(root)
+    assert sorted({d.path for d in docs}) == sorted({d.path for d in file_docs(root)}) == [
+        "Invoice.cs", "Order.java", "User.php", "invoice.rb", "point.rs", "shape.cpp",
+        "shapes.go", "util.c", "w.py"]
+    by_path = {}
+    for d in docs:
+        by_path.setdefault(d.path, []).append((d.kind, d.symbol, d.start_line, d.end_line))
+    assert by_path["point.rs"] == [
+        ("block", "", 1, 2),
+        ("class", "Point", 3, 6),
+        ("class", "Point", 8, 8),  # impl header: up to its first fn
+        ("method", "Point.new", 9, 12),  # clamp stays inside
+        ("class", "Point", 15, 15),
+        ("method", "Point.fmt", 16, 18),
+        ("class", "Shape", 21, 22),  # the bodiless signature stays with the trait
+        ("method", "Shape.describe", 23, 23),
+        ("block", "", 25, 26),
+        ("function", "tests.works", 27, 28),
+        ("block", "", 29, 29),
+    ]
+    assert by_path["shapes.go"] == [
+        ("block", "", 1, 4),
+        ("class", "Circle", 5, 7),  # blank line 8 makes no block
+        ("class", "Shape", 9, 11),
+        ("block", "", 12, 14),
+        ("method", "Circle.Area", 15, 17),
+        ("method", "Circle.String", 19, 19),
+        ("function", "New", 21, 23),
+    ]
+    kinds = {path: sorted({k for k, *_ in chunks}) for path, chunks in by_path.items()}
+    assert kinds == {
+        "Invoice.cs": ["block", "class", "method"],
+        "Order.java": ["block", "class", "method"],
+        "User.php": ["block", "class", "function", "method"],
+        "invoice.rb": ["block", "class", "function", "method"],
+        "point.rs": ["block", "class", "function", "method"],
+        "shape.cpp": ["block", "class", "function", "method"],
+        "shapes.go": ["block", "class", "function", "method"],
+        "util.c": ["block", "class", "function"],
+        "w.py": ["block", "class", "function", "method"],
+    }
+    # Every chunk's text starts with its path (and symbol) then the lines it covers.
+    go_area = next(d for d in docs if d.symbol == "Circle.Area")
+    assert go_area.text.splitlines()[:3] == [
+        "shapes.go", "Circle.Area", "func (c *Circle) Area() float64 {"]
 
 
 @pytest.mark.parametrize("ext", sorted(SOURCE_EXTENSIONS))
