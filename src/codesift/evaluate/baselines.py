@@ -1,7 +1,8 @@
 """The BM25 floors of ../shared/eval/history/baseline.md: BM25-file and BM25-chunk.
 
-Self-contained on purpose (its own tokenizer, chunker and scorer) so that the floor does
-not move when the engine changes. Lucene BM25 (k1 1.2, b 0.75), query terms weighted by count.
+Self-contained on purpose (its own tokenizer and scorer, and defs.py's definitions for the
+chunks, in every language defs.py knows) so that the floor does not move when the engine
+changes. Lucene BM25 (k1 1.2, b 0.75), query terms weighted by count.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
+
+from codesift.evaluate.defs import SOURCE_EXTENSIONS, Definition, definitions
 
 __all__ = [
     "CODE_EXTENSIONS",
@@ -28,10 +31,9 @@ __all__ = [
     "bm25_over_texts",
 ]
 
-# "Every code-like file ... .py/.pyi/.js/.mjs/.ts and similar; not .md/.rst/.txt/PKG-INFO"
-CODE_EXTENSIONS = frozenset(
-    {".py", ".pyi", ".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx"}
-)
+# "Every code-like file ... .py/.pyi/.js/.mjs/.ts and similar; not .md/.rst/.txt/PKG-INFO",
+# in every language the definitions extractor knows.
+CODE_EXTENSIONS = SOURCE_EXTENSIONS
 SKIP_DIRS = frozenset({".git", "node_modules", "__pycache__", ".codesift"})
 
 # English stopwords: Lucene's classic English list (bm25s "en"). Of the lists tried, it
@@ -189,126 +191,33 @@ def file_docs(root: Path, paths: Iterable[str] | None = None) -> list[Doc]:
 
 # --- function-level chunks ------------------------------------------------------------
 
-_FUNCS = {
-    "python": {"function_definition"},
-    "javascript": {"function_declaration", "generator_function_declaration", "method_definition"},
-}
-_CLASSES = {
-    "python": {"class_definition"},
-    "javascript": {"class_declaration", "class"},
-}
-_FUNC_VALUES = {"function_expression", "function", "arrow_function", "generator_function"}
 LEFTOVER_BLOCK = 80
-
-
-def _language_of(path: str) -> str | None:
-    suffix = Path(path).suffix.lower()
-    if suffix in (".py", ".pyi"):
-        return "python"
-    if suffix in (".js", ".mjs", ".cjs", ".jsx"):
-        return "javascript"
-    if suffix in (".ts", ".mts", ".cts", ".tsx"):
-        return "typescript"
-    return None
-
-
-_PARSERS: dict[str, object] = {}
-
-
-def _parser(language: str):
-    if language not in _PARSERS:
-        import tree_sitter
-
-        if language == "python":
-            import tree_sitter_python as grammar
-
-            lang = tree_sitter.Language(grammar.language())
-        elif language == "javascript":
-            import tree_sitter_javascript as grammar
-
-            lang = tree_sitter.Language(grammar.language())
-        else:
-            import tree_sitter_typescript as grammar
-
-            lang = tree_sitter.Language(grammar.language_typescript())
-        _PARSERS[language] = tree_sitter.Parser(lang)
-    return _PARSERS[language]
-
-
-def _name(node) -> str:
-    name = node.child_by_field_name("name")
-    return name.text.decode("utf-8", "replace") if name is not None else ""
-
-
-def _js_function_binding(node) -> tuple[str, object] | None:
-    """`const f = () => ...`, `obj.prop = function () {...}`: (name, node) or None."""
-    if node.type in ("lexical_declaration", "variable_declaration"):
-        decls = [c for c in node.named_children if c.type == "variable_declarator"]
-        if len(decls) == 1:
-            value = decls[0].child_by_field_name("value")
-            if value is not None and value.type in _FUNC_VALUES:
-                return _name(decls[0]), node
-    if node.type == "expression_statement" and node.named_children:
-        expr = node.named_children[0]
-        if expr.type == "assignment_expression":
-            right = expr.child_by_field_name("right")
-            left = expr.child_by_field_name("left")
-            if right is not None and right.type in _FUNC_VALUES and left is not None:
-                return left.text.decode("utf-8", "replace"), node
-    return None
-
-
-def _collect(node, family: str, prefix: str, out: list[tuple[str, str, int, int, object]]):
-    """Append (kind, qualname, start_line, end_line, node) for each function / class under
-    `node`; functions are leaves (nested defs stay inside), classes are recursed into."""
-    funcs, classes = _FUNCS[family], _CLASSES[family]
-    for child in node.named_children:
-        target = child
-        if child.type == "decorated_definition":
-            target = child.child_by_field_name("definition") or child
-        qual = f"{prefix}.{_name(target)}" if prefix else _name(target)
-        start, end = child.start_point[0] + 1, child.end_point[0] + 1  # decorators included
-        if target.type in funcs:
-            out.append(("method" if prefix else "function", qual, start, end, child))
-        elif target.type in classes:
-            out.append(("class", qual, start, end, child))
-            body = target.child_by_field_name("body")
-            if body is not None:
-                _collect(body, family, qual, out)
-        elif family == "javascript" and (binding := _js_function_binding(child)):
-            name = binding[0]
-            out.append(("function", f"{prefix}.{name}" if prefix else name, start, end, child))
-        else:
-            _collect(child, family, prefix, out)
 
 
 def _chunks_of_file(rel: str, text: str) -> list[Doc]:
     lines = _split_lines(text)
     n = len(lines)
-    language = _language_of(rel)
-    defs: list[tuple[str, str, int, int, object]] = []
-    if language is not None:
-        tree = _parser(language).parse(text.encode("utf-8"))
-        _collect(tree.root_node, "python" if language == "python" else "javascript", "", defs)
+    # Nested definitions stay inside their function's chunk: only the leaves are chunks.
+    defs = [d for d in definitions(rel, text) if d.leaf]
     covered = [False] * (n + 2)
     docs: list[Doc] = []
-    classes = [d for d in defs if d[0] == "class"]
-    members_of: dict[str, list[tuple[int, int]]] = {c[1]: [] for c in classes}
-    for kind, qual, start, end, _node in defs:
-        parent = qual.rsplit(".", 1)[0] if "." in qual else None
-        if parent in members_of:
-            members_of[parent].append((start, end))
-        if kind != "class":
-            docs.append(Doc(rel, start, end, qual, kind, _body(rel, qual, lines, [(start, end)])))
-        for ln in range(start, end + 1):
+    classes = [d for d in defs if d.kind == "class"]
+    members_of = _members(defs, classes)
+    for d in defs:
+        if d.kind != "class":
+            span = [(d.start_line, d.end_line)]
+            docs.append(Doc(rel, d.start_line, d.end_line, d.name, d.kind,
+                            _body(rel, d.name, lines, span)))
+        for ln in range(d.start_line, d.end_line + 1):
             covered[ln] = True
-    for _kind, qual, start, end, _node in classes:
-        keep = _minus(range(start, end + 1), members_of[qual])
+    for c, members in zip(classes, members_of):
+        qual, start, end = c.name, c.start_line, c.end_line
+        keep = _minus(range(start, end + 1), members)
         nonblank = [i for i in keep if i <= n and lines[i - 1].strip()]
         if nonblank:
             # The chunk's range is the class header: up to its first member. Spanning the
             # whole class would make it "overlap" every method it no longer contains.
-            firsts = [s for s, _ in members_of[qual]]
+            firsts = [s for s, _ in members]
             s_, e_ = start, (min(firsts) - 1 if firsts else end)
             docs.append(Doc(rel, s_, e_, qual, "class", _text(rel, qual, lines, keep)))
     uncovered = [ln for ln in range(1, n + 1) if not covered[ln]]
@@ -319,6 +228,23 @@ def _chunks_of_file(rel: str, text: str) -> list[Doc]:
         docs.append(Doc(rel, 1, max(n, 1), "", "file", f"{rel}\n{text}"))
     docs.sort(key=lambda d: (d.start_line, d.end_line))
     return docs
+
+
+def _members(defs: list[Definition], classes: list[Definition]) -> list[list[tuple[int, int]]]:
+    """Each class's members' line ranges: the definitions named with its name as prefix
+    and lying inside it (Rust's struct and impl blocks share a name, as do Python classes
+    defined under two branches of an `if`; the innermost such class owns a member)."""
+    by_name: dict[str, list[int]] = {}
+    for i, c in enumerate(classes):
+        by_name.setdefault(c.name, []).append(i)
+    members: list[list[tuple[int, int]]] = [[] for _ in classes]
+    for d in defs:
+        parent = d.name.rsplit(".", 1)[0] if "." in d.name else None
+        around = [i for i in by_name.get(parent, ()) if classes[i].start_line <= d.start_line
+                  and d.end_line <= classes[i].end_line]
+        if around:
+            members[around[-1]].append((d.start_line, d.end_line))
+    return members
 
 
 def _body(rel: str, qual: str, lines: list[str], ranges: list[tuple[int, int]]) -> str:
