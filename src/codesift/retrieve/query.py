@@ -1,7 +1,8 @@
 """Query analysis: what kind of question this is and which code-like parts it holds.
 
 A bare identifier, a pasted traceback, or a long bug report that mentions identifiers
-and file names each need the right signals pulled out before retrieval.
+and file names each need the right signals pulled out before retrieval; a text longer
+than LONG_TEXT_CHARS is read through its condensed lines (longtext.py).
 """
 
 from __future__ import annotations
@@ -11,8 +12,14 @@ from dataclasses import dataclass
 
 from ..errors import BadQueryError
 from ..tokens import STOPWORDS, index_text, query_terms, split_identifier, symbol_keys
+from .longtext import Condensed, condense, is_long
 
 MAX_LEXICAL_TERMS = 48
+# The library's cap: fifty times the longest of 140 real issues with their logs pasted
+# (24,770 characters), so whatever a person or an agent pastes is answered, while a whole
+# log file or a binary piped in by mistake gets a clear error. Condensing is linear, so
+# this bounds memory, not time spent per character. Settings.max_query_chars is the same.
+MAX_QUERY_CHARS = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +45,8 @@ class Query:
     about_tests: bool  # the question is about tests: do not rank them down
     about_docs: bool  # the question is about documentation: do not rank prose down
     about_config: bool  # the question is about configuration files
+    embed_text: str  # what the dense retriever embeds: the text, or a long one's head
+    condensed: Condensed | None = None  # a long text's kept lines and why (longtext.py)
 
 
 # Qualified identifiers: a.b.c, A::b, (*T).M, Mod#meth, with an optional call suffix.
@@ -145,13 +154,17 @@ def extract_messages(text: str) -> list[str]:
     return sorted(phrases, key=lambda p: -p.count(" "))[:MAX_PHRASES]
 
 
-def analyse(text: str, *, max_chars: int = 20_000) -> Query:
+def analyse(text: str, *, max_chars: int = MAX_QUERY_CHARS) -> Query:
     if text is None or not text.strip():
         raise BadQueryError("empty query", hint='ask something, e.g. codesift search "parse headers"')
     if len(text) > max_chars:
         raise BadQueryError(f"query is {len(text):,} characters, more than the {max_chars:,} allowed",
-                            hint="paste the relevant part (the error and its stack trace)")
+                            hint="pass the issue and the error with its stack trace, not whole "
+                                 "log files (the max_query_chars setting raises the limit)")
     stripped = text.strip()
+    condensed = condense(stripped) if is_long(stripped) else None
+    if condensed is not None:
+        stripped = condensed.text  # every signal below is read from the kept lines
     frames = extract_frames(stripped)
     identifiers = extract_identifiers(stripped)
     for frame in frames:
@@ -164,14 +177,17 @@ def analyse(text: str, *, max_chars: int = 20_000) -> Query:
     id_terms = query_terms(" ".join(identifiers), drop_stopwords=False)
     terms = _cap_terms(query_terms(stripped), set(id_terms))
     keys = [k for ident in identifiers for k in symbol_keys(ident)]
-    words = {w.lower() for w in re.findall(r"[A-Za-z]+", stripped)}
+    # A long report is about tests when its reporter says so, not because its log names them.
+    written = condensed.prose if condensed is not None else stripped
+    words = {w.lower() for w in re.findall(r"[A-Za-z]+", written)}
     return Query(
         text=stripped, terms=tuple(terms), identifiers=tuple(identifiers),
         identifier_terms=tuple(id_terms), symbol_keys=tuple(dict.fromkeys(keys)),
         frames=tuple(frames), paths=tuple(dict.fromkeys(_FILE_NAME.findall(stripped))),
         messages=tuple(extract_messages(stripped)),
         is_identifier=is_identifier, about_tests=bool(words & _TEST_WORDS),
-        about_docs=bool(words & _DOC_WORDS), about_config=bool(words & _CONFIG_WORDS))
+        about_docs=bool(words & _DOC_WORDS), about_config=bool(words & _CONFIG_WORDS),
+        embed_text=condensed.head if condensed is not None else stripped, condensed=condensed)
 
 
 def _cap_terms(terms: list[str], priority: set[str]) -> list[str]:

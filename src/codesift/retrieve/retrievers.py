@@ -198,6 +198,8 @@ class DenseRetriever:
         return [*ranking, *self.vectors.similarities(self._embed(query), rest)]
 
     def _embed(self, query: Query) -> Any:
-        if self._embedded is None or self._embedded[0] != query.text:
-            self._embedded = (query.text, self.embed_query(query.text))
+        # A long report's head (its title and first prose), not its log: the model reads
+        # only the first 128 tokens of what it is given.
+        if self._embedded is None or self._embedded[0] != query.embed_text:
+            self._embedded = (query.embed_text, self.embed_query(query.embed_text))
         return self._embedded[1]
