@@ -107,7 +107,9 @@ def prepare(index, task: str, subject: str, *, budget: int | None = None, k: int
         note = "; ".join(filter(None, [note, cut]))
     if task == "tests":
         extra["test_path_hint"] = f" (for {test_path_hint})" if test_path_hint else ""
-    messages = prompts.messages(prompts.TASKS[task], subject, context.text, **extra)
+    asked, cut = _question_for_prompt(subject, budget)
+    note = "; ".join(filter(None, [note, cut]))
+    messages = prompts.messages(prompts.TASKS[task], asked, context.text, **extra)
     return Prepared(task, subject, context, tuple(messages), supported, note)
 
 
@@ -122,6 +124,20 @@ def _pack(index, hits, budget: int):
     tokenizer = make_tokenizer(index.settings.tokenizer, index.settings.llm_model)
     return pack(list(hits), budget, store=index.store(), tokenizer=tokenizer, root=index.root,
                 graph=graph)
+
+
+def _question_for_prompt(question: str, budget: int) -> tuple[str, str]:
+    """The question as the prompt carries it, and a note when it was condensed: a pasted
+    issue longer than the context budget is sent as the lines its search read (title,
+    frames, errors, code, prose; longtext.py), not with its whole log."""
+    from .budget import count_tokens
+    from .retrieve.longtext import condense, is_long
+    if not is_long(question) or count_tokens(question) <= budget:
+        return question, ""
+    condensed = condense(question.strip())
+    return condensed.text, (f"the question was condensed for the prompt: "
+                            f"{len(condensed.text):,} of {len(question):,} characters kept "
+                            "(repeated log lines, output dumps and progress left out)")
 
 
 def _bounded(diff: str, budget: int) -> tuple[str, str]:

@@ -45,7 +45,9 @@ class Settings:
     # Graph-aware ranking (retrieve/graph_rank.py); 0 switches each off.
     graph_expand: float = 0.0  # share of a top hit's score passed to its callers and callees
     graph_prior: float = 0.0  # boost for definitions many places call (log in-degree)
-    max_query_chars: int = 20_000
+    # Longer queries are refused (retrieve/query.py MAX_QUERY_CHARS says why 1,000,000);
+    # past 2,000 characters a query is read through its condensed lines (retrieve/longtext.py).
+    max_query_chars: int = 1_000_000
     # Secrets found by content at index time are stored redacted (ingest/secrets.py).
     redact_secrets: bool = True
     # Context packing (pack.py): default budget and the token counter's name.
