@@ -17,7 +17,7 @@ from .verify import AnswerCheck, CitedRange, check_answer
 
 # Retrievers whose match rests on the question's own words or names. A question that only
 # the dense retriever "matches" shares nothing with the code: an answer would be a guess.
-_GROUNDING_SOURCES = frozenset({"lexical", "identifiers", "symbol", "frames"})
+_GROUNDING_SOURCES = frozenset({"lexical", "opening", "identifiers", "symbol", "frames"})
 NOT_SUPPORTED = ("Nothing in the index supports an answer to this question: no code or text "
                  "shares its words or names (only loose semantic matches were found).")
 NO_LLM_HINT = ("No LLM is configured, so this is the context an answer would be given. "

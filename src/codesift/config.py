@@ -36,6 +36,9 @@ class Settings:
     weight_dense: float = 1.0
     weight_symbol: float = 2.0
     weight_file: float = 1.0
+    # BM25 over a many-paragraph query's opening paragraph alone (an issue's title, a commit's
+    # subject), beside the whole text's; the same weight as the lexical list, not tuned.
+    weight_opening: float = 1.0
     # A pasted error message's phrases pin the line that raises it; an exception type's
     # name (weight_symbol) matches its class and every raise site alike.
     weight_messages: float = 3.0

@@ -72,7 +72,6 @@ class Condensed:
 
     text: str
     head: str  # the title and the first prose, for the embedding
-    prose: str  # the lines kept that the reporter wrote (outside code blocks and logs)
     parts: tuple[Part, ...]
     left_out: tuple[tuple[str, int], ...]  # (reason, lines), e.g. ("repeated", 4120)
     original_chars: int
@@ -96,7 +95,7 @@ def condense(text: str, budget: int = CONDENSED_CHARS) -> Condensed:
     parts = tuple(Part(i + 1, reasons[i], shown[i]) for i in kept)
     prose = [shown[i] for i in kept if i in written]
     return Condensed(text="\n".join(p.text for p in parts), head=_head(prose, parts),
-                     prose="\n".join(prose), parts=parts,
+                     parts=parts,
                      left_out=tuple(sorted(left_out.items())), original_chars=len(text))
 
 
