@@ -41,9 +41,9 @@ _PATH = re.compile(r"[\w.-]+/[\w./-]*\w\.\w{1,5}\b|\b[\w-]+\.(?:py|pyi|js|ts|tsx
                    r"h|cc|cpp|cs|rb|php|toml|yaml|yml|json|cfg|ini|sql|sh)\b")
 # camelCase, snake_case, dotted.names, call(), `backticked`: what names code in a line.
 _CODE_LIKE = re.compile(r"[A-Za-z_]\w*[._][A-Za-z_]\w*|[a-z][A-Z]\w*|\w\(|`[^`]+`|[{};=]")
-# Values that change from one log line to the next: numbers, hex ids, timestamps.
-# A run from a digit that starts a word on (`0x7f3a`, `12:00:01.5`, `3ms`, the 7 of
-# `worker-7`), not the digits of a name (`mod12.py`, `f2`).
+# What changes from one log line to the next (numbers, hex ids, timestamps): a run from a
+# digit that starts a word (`0x7f3a`, `12:00:01.5`, `3ms`, the 7 of `worker-7`), never the
+# digits inside a name (`mod12.py`, `f2`).
 _VARIABLE = re.compile(r"\b\d[\w.:-]*")
 # A timestamp (and its log level) leading a log line: no code holds it.
 _LOG_PREFIX = re.compile(
@@ -95,8 +95,8 @@ def condense(text: str, budget: int = CONDENSED_CHARS) -> Condensed:
     parts = tuple(Part(i + 1, reasons[i], shown[i]) for i in kept)
     prose = [shown[i] for i in kept if i in written]
     return Condensed(text="\n".join(p.text for p in parts), head=_head(prose, parts),
-                     parts=parts,
-                     left_out=tuple(sorted(left_out.items())), original_chars=len(text))
+                     parts=parts, left_out=tuple(sorted(left_out.items())),
+                     original_chars=len(text))
 
 
 def _cut(line: str) -> str:
