@@ -13,6 +13,7 @@ twice with PYTHONPATH=/other/checkout/src.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -27,7 +28,10 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def load_queries(name: str) -> list[str]:
+def load_queries(name: str, path: Path | None = None) -> list[str]:
+    if path is not None:  # JSON lines with a "query" field (the history set's files)
+        return [json.loads(line)["query"] for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip()]
     if name == "click":
         from bench_vs_llamaindex import CLICK_QUERIES
         return CLICK_QUERIES
@@ -53,6 +57,9 @@ def main() -> None:
     parser.add_argument("--repo", required=True, help="the indexed repository")
     parser.add_argument("--index-dir", required=True, type=Path)
     parser.add_argument("--queries", choices=("stdlib", "click"), default="stdlib")
+    parser.add_argument("--queries-file", type=Path, default=None,
+                        help="JSON lines whose \"query\" fields are the queries instead "
+                             "(e.g. ../shared/eval/history/attrs-26.1.0.jsonl: whole commit messages)")
     parser.add_argument("--passes", type=int, default=2)
     parser.add_argument("--cold", action="store_true", help="drop the index from the page cache first")
     parser.add_argument("--lexical", action="store_true", help="dense retrieval off")
@@ -62,10 +69,11 @@ def main() -> None:
 
     if args.cold:
         drop_from_page_cache(args.index_dir.glob("index.db*"))
-    queries = load_queries(args.queries)
+    queries = load_queries(args.queries, args.queries_file)
     with codesift.open_index(args.repo, index_dir=str(args.index_dir), dense=not args.lexical) as idx:
         passes = run_passes(idx, queries, args.passes)
-    print(f"codesift from {Path(codesift.__file__).parent}, {len(queries)} {args.queries} queries"
+    label = args.queries_file.name if args.queries_file else args.queries
+    print(f"codesift from {Path(codesift.__file__).parent}, {len(queries)} {label} queries"
           f"{', cold' if args.cold else ''}{', lexical' if args.lexical else ', hybrid'}", file=sys.stderr)
     for n, times in enumerate(passes, start=1):
         print(f"pass {n}: p50 {percentile(times, 50):.1f} ms, p95 {percentile(times, 95):.1f} ms, "

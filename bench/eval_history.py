@@ -11,6 +11,7 @@ import argparse
 import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import _common  # noqa: F401  (sets the import path)
@@ -38,7 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "(e.g. graph_expand=0.3), on the same index (repeatable); shown as codesift[NAME]")
     p.add_argument("--reuse-index", action="store_true",
                    help="keep an existing codesift index (index s then measures an incremental update)")
+    p.add_argument("--subject", action="store_true",
+                   help="also run codesift with each query cut to its first line (the commit "
+                        "subject), on the same index; shown as codesift[subject]")
     p.add_argument("--cache-dir", type=Path, default=None, help="default: bench/.cache")
+    p.add_argument("--index-dir", type=Path, default=None,
+                   help="where codesift's indexes go (default: CACHE_DIR/index); a cache shared "
+                        "with other runs keeps its downloads, each run its own indexes")
     p.add_argument("--k", type=int, default=10, help=argparse.SUPPRESS)
     p.add_argument("--out", help="write all results (rows and per-query hits) as JSON here")
     return p
@@ -54,6 +61,11 @@ def run_queries(search, queries, k: int) -> tuple[list[metrics.QueryScore], list
         scores.append(metrics.score_history_query(q.id, hits, q.gold_files, q.gold_symbols, ms))
         details.append({"id": q.id, "ms": round(ms, 3), "hits": [hit_dict(h) for h in hits]})
     return scores, details
+
+
+def _subject(message: str) -> str:
+    """A commit message's first non-blank line."""
+    return next((line for line in message.strip().splitlines() if line.strip()), message)
 
 
 def open_codesift(root: Path, index_dir: Path, args, open_opts: dict):
@@ -82,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     if "codesift" in systems:
         names.append("codesift")
         names += [f"codesift[{v}]" for v in variants]
+        names += ["codesift[subject]"] if args.subject else []
     names += [b for b in BASELINES if b in systems]
     per_system = {n: {} for n in names}
     index_s = {n: {} for n in names}
@@ -96,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{label}] {len(queries)} queries", file=sys.stderr, flush=True)
         if "codesift" in systems:
             suffix = "-nodense" if args.no_dense else ""
-            idx, secs, summary = open_codesift(root, cache / "index" / f"{label}{suffix}", args, open_opts)
+            index_root = args.index_dir or cache / "index"
+            idx, secs, summary = open_codesift(root, index_root / f"{label}{suffix}", args, open_opts)
             summaries[label] = str(summary)
             try:
                 runs = {"codesift": search_opts, **{f"codesift[{v}]": {**search_opts, **o}
@@ -113,6 +127,13 @@ def main(argv: list[str] | None = None) -> int:
                     per_system[name][label], details[name][label] = run_queries(search, queries, args.k)
                     index_s[name][label] = secs
                 idx.settings = base_settings
+                if args.subject:
+                    # The same queries, each cut to its first line: what a full message adds
+                    # over its subject, on the same index in the same run.
+                    subjects = [replace(q, query=_subject(q.query)) for q in queries]
+                    per_system["codesift[subject]"][label], details["codesift[subject]"][label] = \
+                        run_queries(lambda q, k: idx.search(q, k=k, **search_opts), subjects, args.k)
+                    index_s["codesift[subject]"][label] = secs
             finally:
                 idx.close()
         for name in BASELINES:

@@ -107,3 +107,30 @@ SMALL_REPO = {
 @pytest.fixture
 def small_repo(tmp_path: Path) -> Path:
     return write_tree(tmp_path / "repo", SMALL_REPO)
+
+
+def long_issue(chars: int = 100_000) -> str:
+    """A bug report against SMALL_REPO as people paste them: a title, a sentence, then a
+    CI log of `chars` characters (repeated lines, timestamps, progress) with the traceback
+    and the error at its end."""
+    opening = ("save_session loses cookies when the store times out\n\n"
+               "Saving a session to a slow store drops its cookies without an error.\n\n```\n")
+    ending = ('Traceback (most recent call last):\n'
+              '  File "/srv/app/jobs.py", line 88, in nightly\n'
+              '    save_session(store, session)\n'
+              '  File "/srv/app/.venv/lib/python3.12/site-packages/pkg/session.py", line 5, '
+              'in save_session\n'
+              '    store.write(session.id, session.cookies)\n'
+              'TimeoutError: store did not answer within 30 seconds\n```\n')
+    log, n = [], 0
+    room = chars - len(opening) - len(ending)
+    while True:
+        n += 1
+        line = (f"2024-05-01 12:{n // 60 % 60:02d}:{n % 60:02d},{n % 1000:03d} INFO "
+                f"worker-{n % 4} flushed batch {n} in {n * 7 % 900} ms\n" if n % 5 else
+                f"Uploading artifacts {n % 100}% [{'#' * (n % 30):<30}]\n")
+        if len(line) > room:
+            break
+        log.append(line)
+        room -= len(line)
+    return opening + "".join(log) + "\n" * room + ending

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import SMALL_REPO, write_tree
+from conftest import SMALL_REPO, long_issue, write_tree
 from llm_server import Answer, llm_server  # noqa: F401  (the fixture)
 
 import codesift
@@ -94,6 +94,22 @@ def test_without_an_llm_ask_prints_the_context_and_how_to_configure(repo, llm_se
     assert "pkg/client.py:" in result.output and "def send(self, request):" in result.output
     assert "No LLM is configured" in result.output and "llm_base_url" in result.output
     assert llm_server.chat_requests == []
+
+
+def test_a_pasted_100000_character_issue_is_answered_from_its_condensed_lines(repo, llm_server):
+    llm_server.push(Answer("`save_session` writes the cookies [pkg/session.py:4-6]."))
+    issue = long_issue(100_000)
+    result = run(repo, llm_server, "ask", "-", "--json", input=issue)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["supported"] and "condensed for the prompt" in out["note"]
+    prompt = prompt_of(llm_server)
+    assert "def save_session(store, session):" in prompt  # the frame's code, packed
+    # The question the model reads: the title, the traceback and the error, not the log.
+    assert "save_session loses cookies when the store times out" in prompt
+    assert "TimeoutError: store did not answer within 30 seconds" in prompt
+    assert prompt.count("flushed batch") <= 1
+    assert len(prompt) < 20_000
 
 
 def test_explain_packs_the_definition_with_its_callers_and_callees(repo, llm_server):

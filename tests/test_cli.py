@@ -61,6 +61,23 @@ def test_search_text_output_and_stdin(indexed: Path):
     assert result.returncode == 0 and "pkg/client.py" in result.stdout
 
 
+def test_a_pasted_100000_character_issue_is_searched_and_packed(indexed: Path):
+    from conftest import long_issue
+    issue = long_issue(100_000)
+    result = run("search", "-", "--repo", str(indexed), "--json", stdin=issue)
+    assert result.returncode == 0, result.stderr
+    hits = json.loads(result.stdout)
+    assert (hits[0]["path"], hits[0]["symbol"]) == ("pkg/session.py", "pkg.session.save_session")
+    packed = run("context", "-", "--repo", str(indexed), "--json", stdin=issue)
+    assert packed.returncode == 0, packed.stderr
+    assert "pkg/session.py" in {c["path"] for c in json.loads(packed.stdout)["citations"]}
+    # Past the library's cap (1,000,000 characters): one line and a hint, exit 2.
+    refused = run("search", "-", "--repo", str(indexed), stdin="x" * 1_000_001)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "more than the 1,000,000 allowed" in refused.stderr
+    assert "max_query_chars" in refused.stderr
+
+
 def test_status_json(indexed: Path):
     result = run("status", "--repo", str(indexed), "--json", "--check")
     info = json.loads(result.stdout)

@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection
 from codesift.cli import main
 from codesift.serve.schemas import MAX_FILE_LINES
 
-from conftest import SMALL_REPO, write_tree
+from conftest import SMALL_REPO, long_issue, write_tree
 from llm_server import Answer as LLMAnswer, Status as LLMStatus, llm_server  # noqa: F401
 from http_support import app_for, bearer, make_home, serve, settle, token, wait_for
 
@@ -190,6 +190,28 @@ def test_context_packs_cited_code_within_the_budget(served):
     entry = client.get("/audit", params={"limit": 1}).json()[0]
     assert entry["endpoint"] == "/repos/demo/context"
     assert entry["paths"] == list(dict.fromkeys(c["path"] for c in packed["citations"]))
+
+
+def test_a_pasted_100000_character_issue_is_answered(served):
+    client, _, _ = served
+    issue = long_issue(100_000)
+    found = client.post("/repos/demo/search", json={"query": issue, "k": 3})
+    assert found.status_code == 200, found.text
+    top = found.json()["hits"][0]
+    assert (top["path"], top["symbol"]) == ("pkg/session.py", "pkg.session.save_session")
+    packed = client.post("/repos/demo/context", json={"question": issue, "budget": 500})
+    assert packed.status_code == 200, packed.text
+    assert "pkg/session.py" in {c["path"] for c in packed.json()["citations"]}
+
+
+def test_a_body_past_the_limit_gets_a_clear_413(served):
+    client, _, _ = served
+    issue = long_issue(300_000)  # more than the default 256 KB body
+    got = client.post("/repos/demo/search", json={"query": issue})
+    assert got.status_code == 413
+    body = got.json()
+    assert body["message"].startswith("request body of ") and "262,144 allowed" in body["message"]
+    assert "--max-body" in body["hint"] and "stack trace" in body["hint"]
 
 
 def _events(response) -> list[tuple[str, dict]]:

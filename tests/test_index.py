@@ -25,6 +25,21 @@ def top(hits, n=1):
     return [(h.path, h.symbol) for h in hits[:n]]
 
 
+def test_a_pasted_100000_character_issue_is_answered(index):
+    from conftest import long_issue
+    issue = long_issue(100_000)
+    hits = index.search(issue, k=5)
+    assert top(hits) == [("pkg/session.py", "pkg.session.save_session")]  # the innermost frame
+    assert "frames" in hits[0].sources
+    context = index.context(issue, 800)
+    assert context.tokens <= 800 and "def save_session(store, session):" in context.text
+    with pytest.raises(BadQueryError, match="more than the 1,000,000 allowed") as refused:
+        index.search("x" * 1_000_001)
+    assert "max_query_chars" in refused.value.hint
+    index.settings = index.settings.with_overrides(max_query_chars=2_000_000)
+    assert index.search("x" * 1_000_001) == []  # the setting raises the cap
+
+
 def test_identifier_query_puts_definition_first(index):
     hits = index.search("HttpClient.send", k=5)
     assert hits[0].path == "pkg/client.py"
@@ -155,7 +170,7 @@ def test_empty_and_huge_queries(index):
     with pytest.raises(BadQueryError):
         index.search("   ")
     with pytest.raises(BadQueryError):
-        index.search("word " * 10_000)
+        index.search("word " * 200_001)  # past the library's 1,000,000 characters
 
 
 def test_missing_path_and_file_path(tmp_path: Path):

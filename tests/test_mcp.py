@@ -24,7 +24,7 @@ from codesift.budget import count_tokens
 from codesift.serve.bounds import CUT_MARK, Bounds, fit
 from codesift.serve.mcp import build_mcp_server, mcp_http_app
 
-from conftest import SMALL_REPO, write_tree
+from conftest import SMALL_REPO, long_issue, write_tree
 from llm_server import Answer, llm_server  # noqa: F401 -- a fixture: the loopback LLM
 from test_real_package import click_src  # noqa: F401 -- a fixture: click 8.1.8's sources
 
@@ -462,6 +462,20 @@ def test_dense_search_without_torch_and_a_rebuild_while_serving(small_dense, tmp
             assert "up to date with the indexed files" in text
     anyio.run(main)
     assert not marker.exists()
+
+
+def test_a_pasted_100000_character_issue_is_answered(tmp_path):
+    root = write_tree(tmp_path / "repo", SMALL_REPO)
+    codesift.open_index(root, dense=False).update()
+    issue = long_issue(100_000)
+
+    async def calls(c):
+        _, data = await _ok(c, "search_code", query=issue, k=3)
+        assert (data["hits"][0]["path"], data["hits"][0]["symbol"]) == \
+            ("pkg/session.py", "pkg.session.save_session")
+        text, _ = await _ok(c, "get_context", question=issue, budget=500)
+        assert "def save_session(store, session):" in text
+    _session(root, calls)
 
 
 def test_tool_calls_are_timed_by_the_metrics_observer(click_repo):

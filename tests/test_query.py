@@ -164,3 +164,28 @@ def test_backticked_string_literals_are_not_identifiers():
 ])
 def test_error_message_phrases(text, expected):
     assert analyse(text).messages == expected
+
+
+def test_what_a_query_is_about_is_read_from_its_opening_paragraph():
+    squashed = ("Perform order checks after the field transformer\n\n"
+                "* Perform order checks after the field transformer\n\n"
+                "* [pre-commit.ci] auto fixes from pre-commit.com hooks\n\n"
+                "* Fix assert style in test_hooks\n\n* Fix docs\n")
+    q = analyse(squashed)
+    assert not (q.about_tests or q.about_docs or q.about_config)
+    assert analyse("Add tests for the header parser\n\nIt splits on the first colon.").about_tests
+    assert analyse("which tests cover retries? the client retries three times").about_tests
+
+
+def test_opening_terms_only_when_more_paragraphs_follow():
+    q = analyse("Header names keep their case\n\nparse_header should lower-case them.")
+    assert q.opening_terms == ("header", "names", "keep", "case")
+    assert "parse_header" in q.terms
+    assert analyse("Header names keep their case, parse_header should fix it").opening_terms == ()
+    assert analyse("Header names keep their case\nparse_header should fix it").opening_terms == ()
+
+
+def test_a_hyphenated_host_name_is_not_an_identifier():
+    q = analyse("auto fixes from pre-commit.ci, see pre-commit.com for more")
+    assert "commit.ci" not in q.identifiers and "commit.com" not in q.identifiers
+    assert analyse("HttpClient.send retries").identifiers == ("HttpClient.send",)

@@ -17,7 +17,8 @@ from .errors import CorruptIndexError, IndexError_, NoIndexError, PathError, Usa
 from .model import Filters, Hit
 from .retrieve.query import analyse
 from .retrieve.retrievers import (DenseRetriever, FrameRetriever, IdentifierRetriever,
-                                  LexicalRetriever, MessageRetriever, SymbolRetriever)
+                                  LexicalRetriever, MessageRetriever, OpeningRetriever,
+                                  SymbolRetriever)
 from .retrieve.scope import ScopeRetriever
 from .retrieve.search import SearchOptions, rank
 from .store.sqlite import SQLiteStore
@@ -220,7 +221,8 @@ class Index:
 
     def _retrievers(self, store: SQLiteStore) -> list:
         dense = self._dense_retriever(store)
-        retrievers = [LexicalRetriever(store), IdentifierRetriever(store), SymbolRetriever(store),
+        retrievers = [LexicalRetriever(store), OpeningRetriever(store),
+                      IdentifierRetriever(store), SymbolRetriever(store),
                       FrameRetriever(store), MessageRetriever(store), ScopeRetriever(store),
                       *([dense] if dense is not None else [])]
         if self.stage_observer is not None:

@@ -17,7 +17,7 @@ from .verify import AnswerCheck, CitedRange, check_answer
 
 # Retrievers whose match rests on the question's own words or names. A question that only
 # the dense retriever "matches" shares nothing with the code: an answer would be a guess.
-_GROUNDING_SOURCES = frozenset({"lexical", "identifiers", "symbol", "frames"})
+_GROUNDING_SOURCES = frozenset({"lexical", "opening", "identifiers", "symbol", "frames"})
 NOT_SUPPORTED = ("Nothing in the index supports an answer to this question: no code or text "
                  "shares its words or names (only loose semantic matches were found).")
 NO_LLM_HINT = ("No LLM is configured, so this is the context an answer would be given. "
@@ -107,7 +107,9 @@ def prepare(index, task: str, subject: str, *, budget: int | None = None, k: int
         note = "; ".join(filter(None, [note, cut]))
     if task == "tests":
         extra["test_path_hint"] = f" (for {test_path_hint})" if test_path_hint else ""
-    messages = prompts.messages(prompts.TASKS[task], subject, context.text, **extra)
+    asked, cut = _question_for_prompt(subject, budget)
+    note = "; ".join(filter(None, [note, cut]))
+    messages = prompts.messages(prompts.TASKS[task], asked, context.text, **extra)
     return Prepared(task, subject, context, tuple(messages), supported, note)
 
 
@@ -122,6 +124,20 @@ def _pack(index, hits, budget: int):
     tokenizer = make_tokenizer(index.settings.tokenizer, index.settings.llm_model)
     return pack(list(hits), budget, store=index.store(), tokenizer=tokenizer, root=index.root,
                 graph=graph)
+
+
+def _question_for_prompt(question: str, budget: int) -> tuple[str, str]:
+    """The question as the prompt carries it, and a note when it was condensed: a pasted
+    issue longer than the context budget is sent as the lines its search read (title,
+    frames, errors, code, prose; longtext.py), not with its whole log."""
+    from .budget import count_tokens
+    from .retrieve.longtext import condense, is_long
+    if not is_long(question) or count_tokens(question) <= budget:
+        return question, ""
+    condensed = condense(question.strip())
+    return condensed.text, (f"the question was condensed for the prompt: "
+                            f"{len(condensed.text):,} of {len(question):,} characters kept "
+                            "(repeated log lines, output dumps and progress left out)")
 
 
 def _bounded(diff: str, budget: int) -> tuple[str, str]:

@@ -36,6 +36,9 @@ class Settings:
     weight_dense: float = 1.0
     weight_symbol: float = 2.0
     weight_file: float = 1.0
+    # BM25 over a many-paragraph query's opening paragraph alone (an issue's title, a commit's
+    # subject), beside the whole text's; the same weight as the lexical list, not tuned.
+    weight_opening: float = 1.0
     # A pasted error message's phrases pin the line that raises it; an exception type's
     # name (weight_symbol) matches its class and every raise site alike.
     weight_messages: float = 3.0
@@ -47,7 +50,9 @@ class Settings:
     # Graph-aware ranking (retrieve/graph_rank.py); 0 switches each off.
     graph_expand: float = 0.0  # share of a top hit's score passed to its callers and callees
     graph_prior: float = 0.0  # boost for definitions many places call (log in-degree)
-    max_query_chars: int = 20_000
+    # Longer queries are refused (retrieve/query.py MAX_QUERY_CHARS says why 1,000,000);
+    # past 2,000 characters a query is read through its condensed lines (retrieve/longtext.py).
+    max_query_chars: int = 1_000_000
     # Secrets found by content at index time are stored redacted (ingest/secrets.py).
     redact_secrets: bool = True
     # Context packing (pack.py): default budget and the token counter's name.

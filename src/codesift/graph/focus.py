@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BadQueryError, SymbolNotFoundError, UsageError
-from ..retrieve.query import analyse
+from ..retrieve.query import MAX_QUERY_CHARS, analyse
 from ..tokens import STOPWORDS
 from .refgraph import Definition, Nodes
 
@@ -76,7 +76,7 @@ def focus_seeds(items: Iterable[str], names: NodeNames) -> dict[int, float]:
     return weights
 
 
-def query_seeds(query: str, names: NodeNames, max_chars: int = 20_000) -> QuerySeeds:
+def query_seeds(query: str, names: NodeNames, max_chars: int = MAX_QUERY_CHARS) -> QuerySeeds:
     """Teleport weights for the identifiers, file names and words of a question."""
     if not query.strip():
         raise BadQueryError("empty --query", hint='leave it out, or name what to center on: '

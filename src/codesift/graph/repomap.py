@@ -18,6 +18,7 @@ import numpy as np
 
 from ..budget import TokenCounter, count_tokens
 from ..errors import UsageError
+from ..retrieve.query import MAX_QUERY_CHARS
 from .focus import focus_seeds, node_names, query_seeds
 from .rank import pagerank, teleport
 from .refgraph import CodeGraph, Definition, Nodes, number_nodes, reference_edges
@@ -79,7 +80,7 @@ class _Ranked:
 
 def build_repo_map(graph: CodeGraph, budget: int, *, focus: Sequence[str] = (),
                    query: str | None = None, count: TokenCounter = count_tokens,
-                   max_query_chars: int = 20_000) -> RepoMap:
+                   max_query_chars: int = MAX_QUERY_CHARS) -> RepoMap:
     """The map of the best-ranked definitions whose rendering `count`s to at most `budget`,
     personalised toward `focus` paths / symbols and the names in `query`."""
     check_budget(budget)

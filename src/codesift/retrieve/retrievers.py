@@ -1,7 +1,9 @@
 """The retrievers: each turns an analysed Query into a ranked list of chunk ids.
 
-lexical (BM25 over code tokens), identifiers (BM25 over only the query's code-like
-names), symbol (exact qualified-name match), frames (traceback file:line), dense (vectors).
+lexical (BM25 over code tokens), opening (BM25 over a many-paragraph query's first
+paragraph), identifiers (BM25 over only the query's code-like names), symbol (exact
+qualified-name match), frames (traceback file:line), messages (error-message phrases),
+dense (vectors).
 """
 
 from __future__ import annotations
@@ -37,6 +39,25 @@ class LexicalRetriever:
 
     def retrieve(self, query: Query, filters: Filters, limit: int) -> Scored:
         terms = self.store.selective_terms(self.store.informative_terms(query.terms))
+        return self.store.lexical_chunks(terms, limit, filters)
+
+
+class OpeningRetriever:
+    """BM25 over the opening paragraph alone, when the query has more: an issue's title or a
+    commit's subject says what it is about, while later paragraphs add steps, asides, lists
+    of fix-ups ("add tests", "[pre-commit.ci] auto fixes") and logs whose words weigh the
+    same in the whole text's OR-query. A second ranking by the opening's words keeps the
+    code they name ahead."""
+
+    name = "opening"
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+
+    def retrieve(self, query: Query, filters: Filters, limit: int) -> Scored:
+        if not query.opening_terms:
+            return []
+        terms = self.store.selective_terms(self.store.informative_terms(query.opening_terms))
         return self.store.lexical_chunks(terms, limit, filters)
 
 
@@ -198,6 +219,8 @@ class DenseRetriever:
         return [*ranking, *self.vectors.similarities(self._embed(query), rest)]
 
     def _embed(self, query: Query) -> Any:
-        if self._embedded is None or self._embedded[0] != query.text:
-            self._embedded = (query.text, self.embed_query(query.text))
+        # A long report's head (its title and first prose), not its log: the model reads
+        # only the first 128 tokens of what it is given.
+        if self._embedded is None or self._embedded[0] != query.embed_text:
+            self._embedded = (query.embed_text, self.embed_query(query.embed_text))
         return self._embedded[1]

@@ -120,7 +120,8 @@ def _sql_side(store: SQLiteStore, retrievers: Sequence[Retriever], query: Query,
 
 
 def _weights(settings: Settings) -> dict[str, float]:
-    return {"lexical": settings.weight_lexical, "identifiers": settings.weight_identifiers,
+    return {"lexical": settings.weight_lexical, "opening": settings.weight_opening,
+            "identifiers": settings.weight_identifiers,
             "dense": settings.weight_dense, "symbol": settings.weight_symbol,
             "frames": settings.weight_symbol, "messages": settings.weight_messages,
             "scope": settings.weight_scope}

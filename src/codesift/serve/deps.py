@@ -20,6 +20,7 @@ from .http_errors import Forbidden, HTTPError, TooManyRequests, Unauthorized
 from .jobs import JobRunner, JobStore
 from .metrics import Metrics
 from .registry import Registry
+from .schemas import MAX_BODY_BYTES
 
 REPO_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 RepoName = Annotated[str, PathParam(pattern=REPO_NAME_PATTERN,
@@ -34,7 +35,7 @@ class ServerConfig:
     allowed_roots: tuple[Path, ...] = ()  # where POST /repos may point; () = nowhere
     rate: float = 20.0  # requests per second per token; <= 0 switches limiting off
     burst: int = 60
-    max_body_bytes: int = 256 * 1024
+    max_body_bytes: int = MAX_BODY_BYTES
     host: str = "127.0.0.1"  # the address served on (the MCP app's Host-header check)
     stream_poll_seconds: float = 0.25
     job_poll_seconds: float = 1.0  # also how often --watch looks for new repositories

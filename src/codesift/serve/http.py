@@ -38,6 +38,8 @@ from .watching import WatchSet
 
 log = logging.getLogger(__name__)
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
+BODY_LIMIT_HINT = ("send a smaller request body: for a query, the issue and the error with its "
+                   "stack trace rather than whole logs (the server's --max-body sets the limit)")
 DESCRIPTION = """\
 Search, graph queries, repo maps and file ranges over codesift indexes, many repositories
 per server. Send `Authorization: Bearer <token>` (tokens come from `codesift token create`);
@@ -110,7 +112,7 @@ class BodyLimit:
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_bytes:
             response = _error(413, f"request body of {int(declared):,} bytes is over the "
-                                   f"{self.max_bytes:,} allowed", "send a smaller request body")
+                                   f"{self.max_bytes:,} allowed", BODY_LIMIT_HINT)
             return await response(scope, receive, send)
         seen = 0
 
@@ -171,7 +173,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         observe.count_error(request, exc)
         hint = {404: "see /docs for the endpoints", 405: "see /docs for the methods allowed",
-                413: "send a smaller request body"}.get(exc.status_code, "")
+                413: BODY_LIMIT_HINT}.get(exc.status_code, "")
         return _error(exc.status_code, str(exc.detail), hint, getattr(exc, "headers", None))
 
     @app.exception_handler(sqlite3.DatabaseError)

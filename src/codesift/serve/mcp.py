@@ -110,7 +110,8 @@ def _register_retrieval(server: MCPServer, backend: Backend) -> None:
     def search_code(
         query: Annotated[str, Field(description=(
             "What you are looking for: a question in plain words, an identifier, an error "
-            "message or a pasted stack trace."))],
+            "message, a pasted stack trace, or a whole issue as written (logs and all: its "
+            "title, frames and errors are what is searched)."))],
         k: Annotated[int, Field(ge=1, le=tools.MAX_K, description="How many hits (1-50).")] = 10,
         offset: Annotated[int, Field(ge=0, le=tools.MAX_OFFSET, description=(
             "Skip this many best hits: the next page after a cut result."))] = 0,
@@ -216,8 +217,8 @@ def _register_graph(server: MCPServer, backend: Backend) -> None:
 
 # Annotations are evaluated in this module's namespace (the SDK reads them): module level.
 Question = Annotated[str, Field(description=(
-    "The question or task in plain words, e.g. 'how are failed uploads retried?'; "
-    "identifiers and file names in it help."))]
+    "The question or task in plain words, e.g. 'how are failed uploads retried?', or a "
+    "whole issue as written; identifiers, file names and stack traces in it help."))]
 
 
 def _register_answers(server: MCPServer, backend: Backend) -> None:

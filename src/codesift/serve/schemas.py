@@ -8,8 +8,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..retrieve.query import MAX_QUERY_CHARS
+
 MAX_K = 100  # hits per search over HTTP (the library allows 1000: a CLI user can wait)
-MAX_QUERY_CHARS = 20_000  # the library's own cap: room for a pasted stack trace
+# The request body limit (ServerConfig.max_body_bytes, `codesift serve --max-body`) is the
+# guard against abuse: 256 KB by default, room for a real issue with its logs pasted (the
+# longest of 140 real ones was 24,770 characters). A query field takes whatever that body
+# holds, up to the library's own cap, so the two never disagree however --max-body is set.
+MAX_BODY_BYTES = 256 * 1024
 MAX_FILE_LINES = 2000  # lines per /files response; ask again for the next range
 MAX_MAP_BUDGET = 32_768
 MAX_GRAPH_RESULTS = 1000
