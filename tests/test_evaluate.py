@@ -294,3 +294,24 @@ def test_bad_since_date(history, tmp_path):
     result = CliRunner().invoke(main, ["evaluate", str(repo.root), "--since", "last week",
                                        "--no-dense", "--index-dir", str(tmp_path / "idx")])
     assert result.exit_code == 2 and "is not a date" in result.stderr
+
+
+def test_comment_layout_and_inline_test_changes_make_no_query(tmp_path):
+    repo = GitRepo(tmp_path / "rs")
+    src = ("pub struct Printer {\n    buf: Vec<u8>,\n}\n\n"
+           "pub fn render(p: &Printer) -> usize {\n    p.buf.len()\n}\n\n"
+           "#[cfg(test)]\nmod tests {\n    #[test]\n    fn renders() {\n        assert_eq!(1, 1);\n    }\n}\n")
+    repo.write("src/lib.rs", src)
+    repo.commit("Initial import of the printer crate")
+    repo.write("src/lib.rs", src.replace("    buf: Vec<u8>,\n", "    buf: Vec<u8>, // TODO: a writer instead\n"))
+    repo.commit("printer: add a TODO about the buffer field")
+    repo.write("src/lib.rs", (repo.root / "src/lib.rs").read_text().replace("    p.buf.len()\n", "        p.buf.len()\n"))
+    repo.commit("printer: indent the render body differently")
+    repo.write("src/lib.rs", (repo.root / "src/lib.rs").read_text().replace("assert_eq!(1, 1)", "assert_eq!(2, 2)"))
+    repo.commit("printer: make the render check compare two")
+    repo.write("src/lib.rs", (repo.root / "src/lib.rs").read_text().replace("p.buf.len()", "p.buf.len() + 1"))
+    fix = repo.commit("printer: count the trailing newline in render")
+    mined = mine(repo.root, MiningParams(since="2000-01-01"))
+    assert [q.id.rsplit("-", 1)[1] for q in mined.queries] == [fix[:10]]
+    assert [s.name for s in mined.queries[0].gold_symbols] == ["render"]
+    assert mined.rejected == {"root commit": 1, "no code line changed": 2, "test code only": 1}

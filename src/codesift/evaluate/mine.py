@@ -154,6 +154,26 @@ def _is_code_line(line: str) -> bool:
     return bool(line.strip()) and not _COMMENT.match(line)
 
 
+_TRAILING_COMMENT = re.compile(r"\s(//|#)\s.*$|/\*.*?\*/")
+
+
+def _code(lines) -> Counter[str]:
+    """The code lines of one side of a diff, comments and spacing taken out: equal on both
+    sides when a commit only edits comments, re-indents or moves lines."""
+    out: Counter[str] = Counter()
+    for line in lines:
+        if _is_code_line(line):
+            code = " ".join(_TRAILING_COMMENT.sub("", line).split())
+            if code:
+                out[code] += 1
+    return out
+
+
+def _inline_test(gold: "_Gold") -> bool:
+    """A definition inside a test module of a source file (Rust's `mod tests`)."""
+    return gold.definition.name.split(".", 1)[0] in ("test", "tests")
+
+
 @dataclass(slots=True)
 class _Gold:
     """A changed definition before relocation: where it was found and its ordinal there."""
@@ -234,14 +254,20 @@ class _Miner:
             return "no source file", None
         parent = commit.parents[0]
         hunks = self.repo.diff(parent, commit.sha, [p for c in sources for p in {c.old_path, c.path}])
-        changed = [line for c in sources for h in hunks.get(c.path, []) for line in (*h.removed, *h.added)]
-        if not any(_is_code_line(line) for line in changed):
-            return "no code line changed", None
+        file_hunks = [h for c in sources for h in hunks.get(c.path, [])]
+        changed = [line for h in file_hunks for line in (*h.removed, *h.added)]
+        if _code(line for h in file_hunks for line in h.removed) == \
+                _code(line for h in file_hunks for line in h.added):
+            return "no code line changed", None  # comments, blank lines, layout or a move
         if len(changed) > self.params.max_changed_lines:
             return "diff too large", None
         gold_files, gold = self._relocate_files(commit, sources, hunks)
         if gold_files is None:
             return "gold file gone", None
+        code_gold = [g for g in gold if not _inline_test(g)]
+        if gold and not code_gold:
+            return "test code only", None
+        gold = code_gold
         symbols = _relocate(gold, {p: self.current_defs(p) or [] for p in gold_files})
         if len(symbols) > self.params.max_symbols:
             return "too many symbols", None
