@@ -387,6 +387,18 @@ def test_java_classes_constructors_annotations_and_default_methods():
     ]
 
 
+def test_java_anonymous_class_methods_are_methods_inside_their_function():
+    text = """
+        class A {
+            void m() {
+                Runnable r = new Runnable() { public void run() {} };
+            }
+        }
+    """
+    assert [(d.kind, d.name, d.leaf) for d in definitions("A.java", src(text))] == [
+        ("class", "A", True), ("method", "A.m", True), ("method", "A.m.run", False)]
+
+
 def test_c_definitions_not_prototypes_and_typedef_structs_by_their_alias():
     assert table("util.c", C) == [
         ("class", "point", 3, 5),
@@ -403,6 +415,32 @@ def test_cpp_out_of_line_methods_templates_and_namespaces_without_prefix():
         ("method", "Shape.area", 11, 13),
         ("function", "twice", 15, 18),  # template line included
     ]
+
+
+def test_cpp_conversion_operators_and_a_macro_read_as_a_type():
+    # libstdc++'s `_GLIBCXX_BEGIN_NAMESPACE_VERSION namespace ranges {` parses as a function
+    # named `namespace`; its contents are looked into instead, without that prefix.
+    text = """
+        BEGIN_NS
+        namespace ranges
+        {
+          int f() { return 1; }
+        }
+        struct B { operator bool() const { return true; } };
+    """
+    assert table("ns.cpp", text) == [
+        ("function", "f", 4, 4), ("class", "B", 6, 6), ("method", "B.operator bool", 6, 6)]
+
+
+def test_rust_impl_for_a_trait_object_is_named_by_the_trait():
+    text = """
+        impl fmt::Debug for dyn Visitor + '_ {
+            fn fmt(&self) {}
+        }
+        impl Marker for [u8] {}
+    """
+    assert table("v.rs", text) == [
+        ("class", "Visitor", 1, 3), ("method", "Visitor.fmt", 2, 2), ("class", "[u8]", 4, 4)]
 
 
 def test_csharp_namespace_class_property_and_expression_bodies():

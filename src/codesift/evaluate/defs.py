@@ -69,12 +69,18 @@ def _field_name(node) -> str:
     return _text(node.child_by_field_name("name"))
 
 
+_WRAPPED_TYPES = frozenset({"pointer_type", "reference_type", "parenthesized_type",
+                            "generic_type", "dynamic_type", "bounded_type", "abstract_type"})
+
+
 def _type_name(node) -> str:
-    """The bare name of a written type: `*List[T]` → List, `&'a std::vec::Vec<u8>` → Vec."""
+    """The bare name of a written type: `*List[T]` → List, `&'a std::vec::Vec<u8>` → Vec,
+    `dyn Tuplable + '_` → Tuplable; `[u8]` or `(A, B)` as written."""
     while node is not None:
-        if node.type in ("pointer_type", "reference_type", "parenthesized_type", "generic_type"):
-            node = node.child_by_field_name("type") or (
-                node.named_children[-1] if node.named_children else None)
+        if node.type in _WRAPPED_TYPES:
+            node = (node.child_by_field_name("type") or node.child_by_field_name("trait")
+                    or (node.named_children[0] if node.type == "bounded_type" else None)
+                    or (node.named_children[-1] if node.named_children else None))
         elif node.type in ("scoped_type_identifier", "qualified_type", "template_type",
                            "qualified_identifier"):
             node = node.child_by_field_name("name")
@@ -95,6 +101,10 @@ def _go_method_name(node) -> str:
 _C_NAMES = frozenset({"identifier", "field_identifier", "type_identifier", "destructor_name",
                       "operator_name", "operator_cast", "template_function",
                       "qualified_identifier"})
+
+
+_C_KEYWORDS = frozenset("namespace class struct union enum template typedef extern return if "
+                        "else while for switch do case sizeof".split())
 
 
 def _declared(decl):
@@ -120,8 +130,13 @@ def _c_function_name(node) -> str:
         return ""
     if decl.type == "template_function":
         decl = decl.child_by_field_name("name")
-    parts.append(" ".join(_text(decl).split()))
-    return ".".join(p for p in parts if p)
+    if decl.type == "operator_cast":  # operator bool() const → operator bool
+        name = "operator " + " ".join(_text(decl.child_by_field_name("type")).split())
+    else:
+        name = " ".join(_text(decl).split())
+    if name in _C_KEYWORDS:  # a macro read as a type: `BEGIN_NS namespace x {`; look inside
+        return ""
+    return ".".join(p for p in [*parts, name] if p)
 
 
 def _c_type_name(node) -> str:
@@ -199,6 +214,7 @@ class _Grammar:
     functions: frozenset[str]
     classes: frozenset[str]
     scopes: frozenset[str] = frozenset()  # prefix what they hold, define nothing (Rust mod)
+    methods: frozenset[str] = frozenset()  # methods wherever written (an anonymous class's)
     # node type → the definition it holds; the wrapper lends it its first line (decorators)
     wrappers: Mapping[str, Callable] = field(default_factory=dict)
     attributes: frozenset[str] = frozenset()  # preceding siblings that belong to the next item
@@ -219,6 +235,11 @@ _C_FAMILY = dict(
     names={"function_definition": _c_function_name, **dict.fromkeys(_CPP_CLASSES, _c_type_name)},
     accept=dict.fromkeys(_CPP_CLASSES, _has_body),
 )
+_JAVA_METHODS = frozenset({"method_declaration", "constructor_declaration",
+                           "compact_constructor_declaration"})
+_CS_METHODS = frozenset({"method_declaration", "constructor_declaration", "destructor_declaration",
+                         "operator_declaration", "conversion_operator_declaration",
+                         "property_declaration"})
 _GRAMMARS: dict[str, _Grammar] = {
     "python": _Grammar(
         ("tree_sitter_python", "language"), frozenset({"function_definition"}),
@@ -228,7 +249,8 @@ _GRAMMARS: dict[str, _Grammar] = {
     "tsx": _Grammar(("tree_sitter_typescript", "language_tsx"), **_JS),
     "go": _Grammar(
         ("tree_sitter_go", "language"), frozenset({"function_declaration", "method_declaration"}),
-        frozenset({"type_spec"}), names={"method_declaration": _go_method_name},
+        frozenset({"type_spec"}), methods=frozenset({"method_declaration"}),
+        names={"method_declaration": _go_method_name},
         accept={"type_spec": _go_type_is_class}),
     "rust": _Grammar(
         ("tree_sitter_rust", "language"), frozenset({"function_item"}),
@@ -237,10 +259,9 @@ _GRAMMARS: dict[str, _Grammar] = {
         names={"impl_item": _rust_impl_name}),
     "java": _Grammar(
         ("tree_sitter_java", "language"),
-        frozenset({"method_declaration", "constructor_declaration",
-                   "compact_constructor_declaration"}),
-        frozenset({"class_declaration", "interface_declaration", "enum_declaration",
-                   "record_declaration", "annotation_type_declaration"}),
+        _JAVA_METHODS, frozenset({"class_declaration", "interface_declaration", "enum_declaration",
+                                  "record_declaration", "annotation_type_declaration"}),
+        methods=_JAVA_METHODS,
         accept={"method_declaration": _has_body}),
     "c": _Grammar(("tree_sitter_c", "language"), _CPP_FUNCS, _CPP_CLASSES - {"class_specifier"},
                   **_C_FAMILY),
@@ -248,11 +269,10 @@ _GRAMMARS: dict[str, _Grammar] = {
                     wrappers={"template_declaration": _template_target}, **_C_FAMILY),
     "c_sharp": _Grammar(
         ("tree_sitter_c_sharp", "language"),
-        frozenset({"method_declaration", "constructor_declaration", "destructor_declaration",
-                   "operator_declaration", "conversion_operator_declaration",
-                   "local_function_statement", "property_declaration"}),
+        _CS_METHODS | {"local_function_statement"},
         frozenset({"class_declaration", "struct_declaration", "interface_declaration",
                    "enum_declaration", "record_declaration"}),
+        methods=_CS_METHODS,
         names={"destructor_declaration": _tilde_name, "operator_declaration": _cs_operator_name,
                "conversion_operator_declaration": _cs_operator_name},
         accept={"method_declaration": _has_body, "property_declaration": _cs_property_has_code}),
@@ -264,7 +284,7 @@ _GRAMMARS: dict[str, _Grammar] = {
         frozenset({"function_definition", "method_declaration"}),
         frozenset({"class_declaration", "interface_declaration", "trait_declaration",
                    "enum_declaration"}),
-        accept={"method_declaration": _has_body}),
+        methods=frozenset({"method_declaration"}), accept={"method_declaration": _has_body}),
 }
 
 
@@ -337,8 +357,9 @@ def _walk(root, g: _Grammar, starts: Sequence[int]) -> list[Definition]:
     A class contributes only its body; a function is walked whole for nested definitions,
     which are not leaves. Anything else is looked through, keeping the name prefix, so a
     definition inside a namespace, an `if`, or an anonymous function is found at its
-    enclosing level. A name written qualified at the definition (a Go receiver, C++
-    `Foo::bar`) makes a method.
+    enclosing level. A function directly in a named class is a method, and so is one whose
+    name is written qualified (a Go receiver, C++ `Foo::bar`) or whose node type is only
+    ever a method (Java's inside an anonymous class).
     """
     out: list[Definition] = []
     # (children still to visit, name prefix, inside a function, directly in a named class)
@@ -373,7 +394,8 @@ def _walk(root, g: _Grammar, starts: Sequence[int]) -> list[Definition]:
             if body is not None and _holds(starts, body, inclusive=True):
                 stack.append((iter(body.named_children), qual, in_func, bool(qual)))
             continue
-        method = kind == "function" and (in_class or (target.type in g.names and "." in name))
+        method = kind == "function" and (
+            in_class or target.type in g.methods or (target.type in g.names and "." in name))
         out.append(Definition("method" if method else "function", qual, *span, not in_func))
         nested = child if kind == "binding" else target
         if _holds(starts, nested):
