@@ -203,7 +203,7 @@ def _changed_defs(old_text: str | None, new_text: str | None, path: str, old_pat
                 if not _is_code_line(line):
                     continue
                 d = innermost(defs, start + offset)
-                if d is not None:
+                if d is not None and d.name:  # an anonymous class expression names nothing
                     ordinal = _ordinal(defs, d)
                     found.setdefault((d.name, d.kind, ordinal), _Gold(path, d, ordinal))
     return list(found.values())
