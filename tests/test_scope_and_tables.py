@@ -114,3 +114,18 @@ def test_a_table_is_found_by_its_name_and_values(tmp_path: Path):
         hits = idx.search("DEFAULT_TYPES ext140", k=2)
     assert hits[0].path == "src/types.rs" and hits[0].symbol == "DEFAULT_TYPES"
     assert hits[0].start_line <= 143 <= hits[0].end_line  # the window holding lang140
+
+
+def test_files_first_reorders_within_the_hits():
+    from codesift.model import ChunkRow
+    from codesift.retrieve.search import files_first
+
+    def row(i, path):
+        return ChunkRow(i, path, "python", "function", f"f{i}", f"f{i}", None, 1, 2, False)
+
+    kept = [(row(1, "a.py"), 0.9), (row(2, "a.py"), 0.8), (row(3, "a.py"), 0.7),
+            (row(4, "b.py"), 0.6), (row(5, "a.py"), 0.5), (row(6, "c.py"), 0.4)]
+    order = [r.id for r, _ in files_first(kept, 2)]
+    assert order == [1, 4, 2, 3, 5, 6]  # best of a, best of b, then the rest in order
+    assert [r.id for r, _ in files_first(kept, 5)] == [1, 4, 6, 2, 3, 5]
+    assert files_first(kept, 0) == kept

@@ -44,6 +44,9 @@ class Settings:
     weight_messages: float = 3.0
     # A `net/http: ...` prefix names where the change lives: BM25 confined there.
     weight_scope: float = 1.0
+    # The first this many hits go to distinct files, in the order they first appear (0: off;
+    # retrieve/search.files_first).
+    file_slots: int = 5
     test_penalty: float = 0.5  # score multiplier for test code unless the query is about tests
     prose_penalty: float = 0.7  # multiplier for docs and config files unless the query asks for them
     stub_penalty: float = 0.8  # multiplier for declaration files (.pyi, .d.ts) vs implementations
