@@ -38,9 +38,13 @@ def test_subject_scopes(text, scopes):
 
 def test_scope_globs_shallowest_first_dirs_and_files():
     paths = ["http2/frame.go", "http2/server.go", "internal/quic/conn.go", "quic/stream.go",
-             "mm/slab.c", "mm/slub.c", "packages/runtime-dom/src/index.ts", "README.md"]
+             "mm/slab.c", "mm/slub.c", "packages/runtime-dom/src/index.ts", "README.md",
+             "tracing-subscriber/src/reload.rs", "tracing/src/subscriber.rs",
+             "tracing-core/src/subscriber.rs", "a/macros.rs", "b/macros.rs"]
     assert scope_globs(("http2",), paths) == ["http2/*"]
-    assert scope_globs(("quic",), paths) == ["quic/*", "internal/quic/*"]
+    assert scope_globs(("quic",), paths) == ["quic/*"]  # the shallowest place only
+    assert scope_globs(("subscriber",), paths) == ["tracing-subscriber/*"]  # a workspace member
+    assert scope_globs(("macros",), paths) == ["a/macros.rs", "b/macros.rs"]
     assert scope_globs(("mm/slab",), paths) == ["mm/slab.c"]
     assert scope_globs(("runtime_dom",), paths) == ["packages/runtime-dom/*"]
     assert scope_globs(("nothing",), paths) == []

@@ -27,10 +27,18 @@ def _components(path: str) -> list[str]:
     return [*parts[:-1], stem]
 
 
+def _names(part: str, component: str) -> bool:
+    """`subscriber` names `subscriber` and, as a workspace's members are named,
+    `tracing-subscriber`."""
+    return part == component or part.endswith("-" + component)
+
+
 def scope_globs(scopes: Sequence[str], paths: Sequence[str], most: int = MAX_GLOBS) -> list[str]:
     """GLOB patterns for the directories and files the scopes name: a scope matches where
-    its components run consecutively through a path (a directory or a file's stem); the
-    shallowest matches first, at most `most` patterns."""
+    its components run consecutively through a path (a directory or a file's stem; the
+    first component may also end a hyphenated name, `core` for `tracing-core`). Only the
+    shallowest matches count, at most `most` of them: `subscriber:` in a workspace means
+    the `tracing-subscriber` crate, not every `subscriber.rs` further down."""
     found: dict[str, int] = {}
     for scope in scopes:
         want = [_norm(p) for p in scope.split("/") if p]
@@ -40,13 +48,16 @@ def scope_globs(scopes: Sequence[str], paths: Sequence[str], most: int = MAX_GLO
         for path in paths:
             parts = _components(path)
             for i in range(len(parts) - n + 1):
-                if parts[i:i + n] == want:
+                if _names(parts[i], want[0]) and parts[i + 1:i + n] == want[1:]:
                     end = i + n
                     real = path.split("/")
                     glob = path if end == len(parts) else "/".join(real[:end]) + "/*"
                     found[glob] = min(found.get(glob, end), end)
                     break
-    return sorted(found, key=lambda g: (found[g], g))[:most]
+    if not found:
+        return []
+    shallowest = min(found.values())
+    return sorted(g for g, depth in found.items() if depth == shallowest)[:most]
 
 
 class ScopeRetriever:
