@@ -46,7 +46,10 @@ def print_hits(hits: Sequence[Hit], files: bool = False) -> None:
         return
     for rank, hit in enumerate(hits, start=1):
         where = click.style(f"{hit.path}:{hit.start_line}-{hit.end_line}", fg="cyan")
-        test = click.style(" [test]", fg="yellow") if hit.is_test else ""
+        # The file's kind when it is not source ([test], [docs], [vendored], ...); a test
+        # inside a source file is marked [test] as well.
+        label = hit.file_kind if hit.file_kind != "source" else "test" if hit.is_test else ""
+        test = click.style(f" [{label}]", fg="yellow") if label else ""
         if files:
             click.echo(f"{rank:>3}. {where}  {hit.language}{test}  score {hit.score:.4f}")
             continue
