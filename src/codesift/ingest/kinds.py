@@ -69,7 +69,7 @@ _CONFIG_TEXT_EXTS = frozenset({".cfg", ".ini", ".conf", ".properties", ".env", "
                                ".dockerfile", ".editorconfig"})
 _CONFIG_NAMES = frozenset({"makefile", "gnumakefile", "dockerfile", "containerfile", "procfile",
                            "jenkinsfile", "vagrantfile", "codeowners", "justfile", "brewfile",
-                           "manifest", "setup.cfg", "tox.ini", "requirements.txt"})
+                           "manifest", "setup.cfg", "tox.ini"})
 
 
 @lru_cache(maxsize=1)
@@ -106,8 +106,8 @@ def classify(path: str, language: str | None = None, head: bytes | None = None) 
     prose = language in _PROSE_LANGUAGES or (language == "text" and ext in _PROSE_TEXT_EXTS)
     if any(part.startswith(".") for part in p.parts):
         # .github/, .vscode/, .gitignore: tool and CI configuration (and the repository's
-        # contributing guides and templates, which are prose)
-        return DOCS if prose else CONFIG
+        # contributing guides and templates, which are prose; `.jshintignore` has no suffix)
+        return DOCS if prose and ext else CONFIG
     if _is_vendored(path):
         return VENDORED
     if _is_generated(path, head):
@@ -116,7 +116,7 @@ def classify(path: str, language: str | None = None, head: bytes | None = None) 
         return CHANGELOG
     if _EXAMPLE_DIRS.intersection(dirs):
         return EXAMPLE
-    if name in _CONFIG_NAMES:
+    if name in _CONFIG_NAMES or (stem.startswith("requirements") and ext in (".txt", ".in")):
         return CONFIG
     if prose or _DOCS_PATH.search(path) or (stem in _DOCS_STEMS and language == "text"):
         return DOCS
