@@ -126,6 +126,8 @@ def print_status(info: dict) -> None:
                    "run codesift index to finish")
     langs = ", ".join(f"{k} {v}" for k, v in info["languages"].items())
     click.echo(f"languages:  {langs}")
+    kinds = ", ".join(f"{k or 'not classified yet'} {v}" for k, v in info.get("kinds", {}).items())
+    click.echo(f"file kinds: {kinds}")
     _print_graph_status(info.get("graph") or {})
     for path, reason in info["parse_failures"].items():
         click.echo(f"  parse failed (indexed as text): {path}: {reason}")
