@@ -78,6 +78,15 @@ def test_a_pasted_100000_character_issue_is_searched_and_packed(indexed: Path):
     assert "max_query_chars" in refused.stderr
 
 
+def test_status_and_hits_show_file_kinds(indexed: Path):
+    text = run("status", "--repo", str(indexed)).stdout
+    kinds = json.loads(run("status", "--repo", str(indexed), "--json").stdout)["kinds"]
+    assert f"file kinds: source {kinds['source']}, " in text and kinds["test"] >= 1
+    hits = json.loads(run("search", "test parse header", "--repo", str(indexed), "--json").stdout)
+    assert {h["file_kind"] for h in hits} >= {"source", "test"}
+    assert all(h["file_kind"] == "test" for h in hits if h["path"].startswith("tests/"))
+
+
 def test_status_json(indexed: Path):
     result = run("status", "--repo", str(indexed), "--json", "--check")
     info = json.loads(result.stdout)

@@ -47,9 +47,17 @@ class Settings:
     # The first this many hits go to distinct files, in the order they first appear (0: off;
     # retrieve/search.files_first).
     file_slots: int = 5
-    test_penalty: float = 0.5  # score multiplier for test code unless the query is about tests
-    prose_penalty: float = 0.7  # multiplier for docs and config files unless the query asks for them
-    stub_penalty: float = 0.8  # multiplier for declaration files (.pyi, .d.ts) vs implementations
+    # Score multipliers by kind of file (ingest/kinds.py), unless the query asks for that
+    # kind (retrieve/query.py); docs/architecture.md "Ranking" gives the argument for each.
+    test_penalty: float = 0.5  # test code unless the query is about tests
+    prose_penalty: float = 0.7  # docs and config files unless the query asks for them
+    stub_penalty: float = 0.8  # declaration files (.pyi, .d.ts) vs implementations
+    example_penalty: float = 0.5  # examples, samples, demos: they call the code, like tests
+    changelog_penalty: float = 0.5  # changelogs and release notes: they echo every change
+    # Files nobody edits to fix a bug: below any source chunk found by the same one retriever.
+    generated_penalty: float = 0.25
+    locale_penalty: float = 0.25  # translation catalogs: copies of the source's strings
+    vendored_penalty: float = 0.01  # third-party code that got through discovery: last
     # Graph-aware ranking (retrieve/graph_rank.py); 0 switches each off.
     graph_expand: float = 0.0  # share of a top hit's score passed to its callers and callees
     graph_prior: float = 0.0  # boost for definitions many places call (log in-degree)

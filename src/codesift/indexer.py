@@ -17,6 +17,7 @@ from .errors import EmbedderMismatchError
 from .graph.build import GraphSummary, update_graph
 from .ingest.chunk import CHUNKER_VERSION, chunk_file
 from .ingest.discover import discover, read_text
+from .ingest.kinds import HEAD_BYTES, classify, rules_id
 from .ingest.languages import DEEP_LANGUAGES, PROSE_LANGUAGES, is_test_path
 from .ingest.parse import PARSER_VERSION, parse_source
 from .ingest.secrets import REDACTOR_VERSION, redact
@@ -85,12 +86,13 @@ def prepare_file(source: SourceFile, redact_secrets: bool = True) -> _Prepared:
     if source.language in DEEP_LANGUAGES:
         parsed = parse_source(source.path, text, source.language)
     chunks = chunk_file(source, text, parsed, is_test=is_test)
+    head = text[:HEAD_BYTES].encode("utf-8", "surrogatepass")[:HEAD_BYTES]
     record = FileRecord(
         path=source.path, language=source.language,
         sha=sha, size=source.size,
         n_lines=text.count("\n") + 1, is_test=is_test,
         parse_error=parsed.error if parsed is not None else None, warning=warning,
-        mtime_ns=source.mtime_ns)
+        mtime_ns=source.mtime_ns, kind=classify(source.path, source.language, head))
     return _Prepared(record, text, parsed if parsed and not parsed.error else None, tuple(chunks),
                      found.findings if found else ())
 
@@ -209,6 +211,34 @@ def delete_files(store: SQLiteStore, paths: Sequence[str]) -> None:
             _bump_generation(store)
 
 
+def classify_stored(root: Path, store: SQLiteStore, skip: frozenset[str] = frozenset()) -> int:
+    """Classify the indexed files again when the kind rules differ from those that classified
+    them (an index older than file kinds, newer rules, enry-python installed or gone): from
+    each path and the file's first bytes on disk, nothing re-parsed or re-embedded. `skip`:
+    files just written, already classified by these rules. Returns how many kinds changed."""
+    rules = rules_id()
+    if store.get_meta("file_kinds") == rules:
+        return 0
+    changed: dict[str, str] = {}
+    for path, (language, kind) in store.file_kinds().items():
+        if path in skip:
+            continue
+        try:
+            with open(root / path, "rb") as fh:
+                head = fh.read(HEAD_BYTES)
+        except OSError:
+            head = None  # gone or unreadable: judged by its path (the walk will drop it)
+        new = classify(path, language, head)
+        if new != kind:
+            changed[path] = new
+    with store.transaction():
+        store.set_file_kinds(changed)
+        store.set_meta("file_kinds", rules)
+        if changed:
+            _bump_generation(store)
+    return len(changed)
+
+
 def _bump_generation(store: SQLiteStore) -> None:
     store.set_meta("generation", str(int(store.get_meta("generation") or 0) + 1))
 
@@ -231,6 +261,7 @@ def run_index(root: Path, store: SQLiteStore, *, embedder=None, embedder_spec: s
             store.set_meta("index_format", INDEX_FORMAT_VERSION)
             store.set_meta("parser_version", PARSER_VERSION)
             store.set_meta("redaction", redaction)
+            store.set_meta("file_kinds", rules_id())
     redacted_before = store.get_meta("redaction")
     # Stored text redacted otherwise (or not at all: an index older than redaction) is redone.
     reparse = store.get_meta("parser_version") != PARSER_VERSION or redacted_before != redaction
@@ -251,6 +282,7 @@ def run_index(root: Path, store: SQLiteStore, *, embedder=None, embedder_spec: s
         with store.transaction():
             store.set_meta("parser_version", PARSER_VERSION)
             store.set_meta("redaction", redaction)
+    classify_stored(root, store, frozenset(changed))
     graph = update_graph(store, changed, deleted, before, progress)
     embedded = 0
     if embedder is not None:

@@ -143,8 +143,11 @@ class Hit:
     language: str
     score: float
     snippet: str = ""
-    is_test: bool = False
+    is_test: bool = False  # test code (a test file, or a test inside another, as Rust's)
     sources: tuple[str, ...] = field(default=())  # which retrievers found it: lexical, dense, symbol
+    # The file's kind: source, test, docs, example, changelog, locale, config, generated or
+    # vendored (ingest/kinds.py).
+    file_kind: str = "source"
 
     def to_dict(self) -> dict:
         return {
@@ -156,6 +159,7 @@ class Hit:
             "language": self.language,
             "score": round(self.score, 6),
             "is_test": self.is_test,
+            "file_kind": self.file_kind,
             "sources": list(self.sources),
             "snippet": self.snippet,
         }
@@ -189,3 +193,4 @@ class ChunkRow:
     start_line: int
     end_line: int
     is_test: bool
+    file_kind: str = ""  # the file's kind (ingest/kinds.py); "" in an index not yet classified

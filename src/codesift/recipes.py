@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from .errors import UsageError
 from .graph.query import DEFAULT_MIN_CONFIDENCE
+from .ingest.kinds import path_kind
 from .ingest.languages import is_test_path, language_for_path
 from .model import GraphNode, Hit
 
@@ -30,7 +31,8 @@ class Gathered:
 def node_hit(node: GraphNode, score: float, source: str) -> Hit:
     language = language_for_path(node.path) or "text"
     return Hit(node.path, node.start_line, node.end_line, node.symbol, node.kind, language,
-               score, node.signature, is_test_path(node.path, language), (source,))
+               score, node.signature, is_test_path(node.path, language), (source,),
+               path_kind(node.path, language))
 
 
 def explain(index, symbol: str) -> Gathered:
@@ -57,7 +59,7 @@ def tests(index, symbol: str) -> Gathered:
     name = roots[0].symbol.rsplit(".", 1)[-1] if roots else symbol
     found = [h for h in index.search(f"test {name}", k=20) if h.is_test]
     hits += [Hit(h.path, h.start_line, h.end_line, h.symbol, h.kind, h.language, 0.4 * h.score,
-                 h.snippet, True, ("test-search",)) for h in found[:MAX_NEIGHBOURS]]
+                 h.snippet, True, ("test-search",), h.file_kind) for h in found[:MAX_NEIGHBOURS]]
     note = "" if any(h.is_test for h in hits) else \
         "no existing tests were found in the index; the style is the model's guess"
     return Gathered(_unique(hits), note)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .graph.build import update_graph
 from .indexer import (IndexSummary, Progress, _bump_generation, changed_files, check_embedder,
-                      delete_files, embed_missing, write_batches)
+                      classify_stored, delete_files, embed_missing, write_batches)
 from .ingest.discover import ALWAYS_SKIP_DIRS, classify_path
 from .ingest.parse import PARSER_VERSION
 from .ingest.secrets import REDACTOR_VERSION
@@ -63,6 +63,7 @@ def index_paths(root: Path, store: SQLiteStore, paths: Sequence[str], *, embedde
     old_texts = _text_hashes(store, [*changed, *deleted])
     delete_files(store, deleted)
     chunks_written, failures, warnings = write_batches(store, todo, progress, redact_secrets)
+    classify_stored(root, store, frozenset(changed))  # once, after an upgrade: no walk needed
     graph = update_graph(store, changed, deleted, before, progress)
     embedded = 0
     if embedder is not None:

@@ -46,7 +46,10 @@ def print_hits(hits: Sequence[Hit], files: bool = False) -> None:
         return
     for rank, hit in enumerate(hits, start=1):
         where = click.style(f"{hit.path}:{hit.start_line}-{hit.end_line}", fg="cyan")
-        test = click.style(" [test]", fg="yellow") if hit.is_test else ""
+        # The file's kind when it is not source ([test], [docs], [vendored], ...); a test
+        # inside a source file is marked [test] as well.
+        label = hit.file_kind if hit.file_kind != "source" else "test" if hit.is_test else ""
+        test = click.style(f" [{label}]", fg="yellow") if label else ""
         if files:
             click.echo(f"{rank:>3}. {where}  {hit.language}{test}  score {hit.score:.4f}")
             continue
@@ -123,6 +126,8 @@ def print_status(info: dict) -> None:
                    "run codesift index to finish")
     langs = ", ".join(f"{k} {v}" for k, v in info["languages"].items())
     click.echo(f"languages:  {langs}")
+    kinds = ", ".join(f"{k or 'not classified yet'} {v}" for k, v in info.get("kinds", {}).items())
+    click.echo(f"file kinds: {kinds}")
     _print_graph_status(info.get("graph") or {})
     for path, reason in info["parse_failures"].items():
         click.echo(f"  parse failed (indexed as text): {path}: {reason}")

@@ -1,4 +1,4 @@
-"""Hybrid search: run the retrievers, fuse their rankings, rank test code down,
+"""Hybrid search: run the retrievers, fuse their rankings, rank files by their kind,
 put an exactly named definition first, drop crowding duplicates and build Hits.
 """
 
@@ -9,7 +9,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 from ..config import Settings
-from ..ingest.languages import CONFIG_LANGUAGES, PROSE_LANGUAGES
+from ..ingest import kinds as K
 from ..model import ChunkRow, Filters, Hit
 from ..store.sqlite import SQLiteStore
 from ..tokens import symbol_parts
@@ -153,19 +153,36 @@ def _add_file_prior(file_rank: dict[str, int], query: Query, rows: dict[int, Chu
             scores[cid] += settings.weight_file / (settings.rrf_k + r)
 
 
+def kind_multipliers(settings: Settings) -> dict[str, float]:
+    """Score multiplier per kind of file; source code keeps its score."""
+    return {K.TEST: settings.test_penalty, K.DOCS: settings.prose_penalty,
+            K.CONFIG: settings.prose_penalty, K.EXAMPLE: settings.example_penalty,
+            K.CHANGELOG: settings.changelog_penalty, K.GENERATED: settings.generated_penalty,
+            K.LOCALE: settings.locale_penalty, K.VENDORED: settings.vendored_penalty}
+
+
+def file_kind(row: ChunkRow) -> str:
+    """The row's file kind; an index not yet classified is judged by path."""
+    return row.file_kind or K.path_kind(row.path, row.language)
+
+
 def _apply_priors(query: Query, rows: dict[int, ChunkRow], scores: dict[int, float],
                   settings: Settings) -> None:
-    """Code first: tests, prose (READMEs, changelogs, which echo every feature's words),
-    configuration files (unless the question is about configuration) and
-    declaration stubs (which repeat the implementation's names and docs without its body)
-    rank below the code they describe, unless the question is about them."""
+    """Code first: tests and examples (which call the code by name), docs and configuration
+    (prose that describes it), changelogs (which echo every change in a bug report's own
+    words), generated code and translation catalogs (copies nobody edits) and vendored
+    third-party code rank below the source they are about, unless the question asks for
+    that kind; declaration stubs (which repeat the implementation's names and docs without
+    its body) rank below their implementation."""
+    multipliers = kind_multipliers(settings)
     for cid, row in rows.items():
-        if row.is_test and not query.about_tests:
-            scores[cid] *= settings.test_penalty
-        elif row.language in PROSE_LANGUAGES and not query.about_docs:
-            scores[cid] *= settings.prose_penalty
-        elif row.language in CONFIG_LANGUAGES and not query.about_config:
-            scores[cid] *= settings.prose_penalty
+        kind = file_kind(row)
+        if kind == K.SOURCE and row.is_test:
+            kind = K.TEST  # a test inside a source file (Rust's #[cfg(test)] module)
+        if kind in query.kinds:
+            continue
+        if kind != K.SOURCE:
+            scores[cid] *= multipliers.get(kind, 1.0)
         elif row.path.endswith(STUB_SUFFIXES):
             scores[cid] *= settings.stub_penalty
 
@@ -281,7 +298,8 @@ def _snippet(text: str) -> str:
 def _hit(row: ChunkRow, score: float, text: str, sources: tuple[str, ...]) -> Hit:
     return Hit(path=row.path, start_line=row.start_line, end_line=row.end_line,
                symbol=row.symbol, kind=row.kind, language=row.language, score=score,
-               snippet=_snippet(text), is_test=row.is_test, sources=sources)
+               snippet=_snippet(text), is_test=row.is_test, sources=sources,
+               file_kind=file_kind(row))
 
 
 def _file_hits(store: SQLiteStore, ordered: list[int], rows: dict[int, ChunkRow],
@@ -295,5 +313,6 @@ def _file_hits(store: SQLiteStore, ordered: list[int], rows: dict[int, ChunkRow]
     best = sorted(file_score, key=lambda p: -file_score[p])[:k]
     info = store.file_info(best)
     return [Hit(path=p, start_line=1, end_line=info[p][1], symbol="", kind="file",
-                language=info[p][0], score=file_score[p], is_test=info[p][2])
+                language=info[p][0], score=file_score[p], is_test=info[p][2],
+                file_kind=info[p][3] or K.path_kind(p, info[p][0]))
             for p in best if p in info]

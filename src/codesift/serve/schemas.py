@@ -129,6 +129,8 @@ class HitOut(BaseModel):
     language: str
     score: float
     is_test: bool
+    file_kind: str = Field(description="The file's kind: source, test, docs, example, changelog, "
+                                       "locale, config, generated or vendored.")
     sources: list[str]
     snippet: str
 

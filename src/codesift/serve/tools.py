@@ -120,9 +120,10 @@ def search_code(ws: Workspace, query: str, k: int = 10, offset: int = 0,
 
 
 def _hit_block(rank: int, hit) -> str:
-    test = ", test" if hit.is_test else ""
+    test = ", test" if hit.is_test and hit.file_kind != "test" else ""
+    kind = "" if hit.file_kind == "source" else f", {hit.file_kind}"
     head = f"{rank}. {hit.path}:{hit.start_line}-{hit.end_line}  {hit.symbol or '(block)'}  " \
-           f"[{hit.kind}, {hit.language}{test}]"
+           f"[{hit.kind}, {hit.language}{kind}{test}]"
     snippet = [f"    {line.rstrip()}" for line in hit.snippet.splitlines()]
     return "\n".join([head, *snippet])
 

@@ -183,9 +183,17 @@ def m007_chunk_rows_index(db: sqlite3.Connection) -> None:
     )
 
 
+def m008_file_kind(db: sqlite3.Connection) -> None:
+    # What kind of file each one is (ingest/kinds.py: source, test, docs, example, changelog,
+    # locale, config, generated, vendored), for ranking. '' until classified: an index
+    # written before this migration is classified by the next update, from paths and first
+    # bytes, without re-parsing or re-embedding anything (meta `file_kinds`).
+    db.execute("ALTER TABLE files ADD COLUMN kind TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial, m002_file_mtime, m003_vector_lookup_index, m004_graph_edges,
-    m005_llm_cache, m006_redactions, m007_chunk_rows_index)
+    m005_llm_cache, m006_redactions, m007_chunk_rows_index, m008_file_kind)
 
 
 def apply_migrations(db: sqlite3.Connection) -> int:

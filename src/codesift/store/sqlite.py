@@ -45,6 +45,7 @@ class FileRecord:
     parse_error: str | None = None
     warning: str | None = None
     mtime_ns: int = 0
+    kind: str = ""  # ingest/kinds.py; "" when not classified
 
 
 def text_hash(text: str) -> bytes:
@@ -74,6 +75,7 @@ class SQLiteStore:
         self._paths: list[str] = []
         self._paths_key = ""
         self._rows_key: str | None = None
+        self._kinds_cache: dict[str, str] = {}  # path -> file kind, alongside the rows
         self._snapshot_meta: dict[str, str] | None = None  # the meta table, inside snapshot()
         # One transaction per connection at a time: threads sharing this store take turns.
         self._lock = threading.RLock()
@@ -177,6 +179,15 @@ class SQLiteStore:
         return {r[0]: (r[1], r[2], r[3])
                 for r in self.db.execute("SELECT path, sha, size, mtime_ns FROM files")}
 
+    def file_kinds(self) -> dict[str, tuple[str, str]]:
+        """path -> (language, kind) of every indexed file ("" kind: not classified yet)."""
+        return {r[0]: (r[1], r[2])
+                for r in self.db.execute("SELECT path, language, kind FROM files")}
+
+    def set_file_kinds(self, kinds: dict[str, str]) -> None:
+        self.db.executemany("UPDATE files SET kind = ? WHERE path = ?",
+                            [(kind, path) for path, kind in kinds.items()])
+
     def file_classes(self) -> dict[str, tuple[int, int, str]]:
         """path -> (size, mtime_ns, language) of every indexed file (discovery's `known`)."""
         return {r[0]: (r[1], r[2], r[3])
@@ -198,9 +209,9 @@ class SQLiteStore:
         self.delete_file(rec.path)
         cur = self.db.execute(
             "INSERT INTO files(path, language, sha, size, n_lines, is_test, parse_error, warning,"
-            " mtime_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " mtime_ns, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (rec.path, rec.language, rec.sha, rec.size, rec.n_lines, int(rec.is_test),
-             rec.parse_error, rec.warning, rec.mtime_ns))
+             rec.parse_error, rec.warning, rec.mtime_ns, rec.kind))
         file_id = cur.lastrowid
         lines = text.split("\n")
         # Tokenise each line once; a chunk that is a plain line range reuses them.
@@ -435,16 +446,20 @@ class SQLiteStore:
         ids = list(ids)
         key = self.state_key()
         if key != self._rows_key or len(self._rows_cache) > ROWS_CACHE_MAX:
-            self._rows_cache, self._rows_key = {}, key
+            self._rows_cache, self._rows_key, self._kinds_cache = {}, key, {}
         cache = self._rows_cache
         missing = [i for i in ids if i not in cache]
         for start in range(0, len(missing), 500):
             part = missing[start:start + 500]
             marks = ",".join("?" * len(part))
-            for r in self.db.execute(
-                    f"SELECT {_CHUNK_COLUMNS} FROM chunks c INDEXED BY chunks_rows"
-                    f" WHERE c.id IN ({marks})", part):
-                cache[r[0]] = ChunkRow(*r[:9], bool(r[9]))
+            found = self.db.execute(
+                f"SELECT {_CHUNK_COLUMNS} FROM chunks c INDEXED BY chunks_rows"
+                f" WHERE c.id IN ({marks})", part).fetchall()
+            # The kind is the file's: one lookup per file, not per chunk (the covering
+            # index of chunk rows does not hold it).
+            kinds = self._kinds_of({r[1] for r in found})
+            for r in found:
+                cache[r[0]] = ChunkRow(*r[:9], bool(r[9]), kinds.get(r[1], ""))
         return {i: cache[i] for i in ids if i in cache}
 
     def indexed_paths(self) -> list[str]:
@@ -455,16 +470,27 @@ class SQLiteStore:
             self._paths_key = key
         return self._paths
 
+    def _kinds_of(self, paths: set[str]) -> dict[str, str]:
+        """path -> stored file kind, kept with the chunk rows for the same index state."""
+        cache = self._kinds_cache
+        missing = [p for p in paths if p not in cache]
+        for start in range(0, len(missing), 500):
+            part = missing[start:start + 500]
+            marks = ",".join("?" * len(part))
+            cache.update(self.db.execute(
+                f"SELECT path, kind FROM files WHERE path IN ({marks})", part))
+        return cache
+
     def chunk_texts(self, ids: Sequence[int]) -> dict[int, str]:
         marks = ",".join("?" * len(ids))
         return dict(self.db.execute(
             f"SELECT id, context_text FROM chunks WHERE id IN ({marks})", list(ids)))
 
-    def file_info(self, paths: Sequence[str]) -> dict[str, tuple[str, int, bool]]:
-        """path -> (language, n_lines, is_test)."""
+    def file_info(self, paths: Sequence[str]) -> dict[str, tuple[str, int, bool, str]]:
+        """path -> (language, n_lines, is_test, kind)."""
         marks = ",".join("?" * len(paths))
-        return {r[0]: (r[1], r[2], bool(r[3])) for r in self.db.execute(
-            f"SELECT path, language, n_lines, is_test FROM files WHERE path IN ({marks})",
+        return {r[0]: (r[1], r[2], bool(r[3]), r[4]) for r in self.db.execute(
+            f"SELECT path, language, n_lines, is_test, kind FROM files WHERE path IN ({marks})",
             list(paths))}
 
     # -- reporting -------------------------------------------------------------------
@@ -483,6 +509,8 @@ class SQLiteStore:
             "tests_embedded": self.get_meta("embed_tests") == "1",
             "languages": dict(self.db.execute(
                 "SELECT language, COUNT(*) FROM files GROUP BY language ORDER BY 2 DESC")),
+            "kinds": dict(self.db.execute(
+                "SELECT kind, COUNT(*) FROM files GROUP BY kind ORDER BY 2 DESC")),
             "parse_failures": dict(self.db.execute(
                 "SELECT path, parse_error FROM files WHERE parse_error IS NOT NULL ORDER BY path")),
             "encoding_warnings": dict(self.db.execute(
