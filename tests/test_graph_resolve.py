@@ -923,3 +923,34 @@ def test_inheritance_cycles_end(tmp_path):
         subs = graph.subclasses([graph.node("a.py", "a.A")], depth=4)
         assert [(h.node.symbol, h.depth, h.seen_before) for h in subs] == [
             ("b.B", 1, False), ("a.A", 2, True)]
+
+
+def test_namespace_lookups_are_remembered(tmp_path: Path, monkeypatch):
+    """A C# namespace is a module of many files, each with its own `using`s: a name found in
+    none of them was looked up again through every file and `using` for every reference
+    (minutes on npgsql). Counted, not timed: each (namespace, name, depth) is looked up once."""
+    from codesift.graph import imports as imports_mod
+
+    files = {}
+    for ns in ("Alpha", "Beta", "Gamma"):
+        for i in range(8):
+            files[f"src/{ns}/C{i}.cs"] = (
+                "using Alpha;\nusing Beta;\nusing Gamma;\n\n"
+                f"namespace {ns}\n{{\n    public class {ns}C{i}\n    {{\n"
+                "        public void Run()\n        {\n"
+                + "".join(f"            Missing{j}();\n" for j in range(4))
+                + "        }\n    }\n}\n")
+    repo = write_tree(tmp_path / "cs", files)
+    calls = []
+    real = imports_mod.Imports._member
+
+    def counted(self, module, name, depth, conf=1.0):
+        calls.append((module.name, name, depth))
+        return real(self, module, name, depth, conf)
+
+    monkeypatch.setattr(imports_mod, "MAX_DEPTH", 3)
+    monkeypatch.setattr(imports_mod.Imports, "_member", counted)
+    with codesift.open_index(repo, index_dir=tmp_path / "idx", dense=False) as idx:
+        idx.update()
+    assert calls and len(calls) == len(set(calls))  # never the same lookup twice
+    assert len(calls) <= 3 * 4 * 4  # namespaces x names x depths

@@ -24,6 +24,7 @@ class Imports:
         self._bindings: dict[str, dict[str, list[Binding]]] = {}
         self._wildcards: dict[str, list[Binding]] = {}
         self._modules: dict[tuple[str, str, str], tuple[str, ...]] = {}
+        self._members: dict[tuple[Module, str, int], Candidates] = {}
 
     def bound(self, path: str, name: str, depth: int = 0) -> Candidates | None:
         """What the imports of a file bind `name` to (None: no import binds it). A name
@@ -64,7 +65,19 @@ class Imports:
 
     def member(self, module: Module, name: str, depth: int = 0,
                conf: float = CERTAIN) -> Candidates:
-        """`name` as seen from outside a module: its definition, a submodule, or a re-export."""
+        """`name` as seen from outside a module: its definition, a submodule, or a re-export.
+
+        Remembered per (module, name, depth) for the life of this object: a C# namespace is a
+        module of hundreds of files, each with its own `using`s, and looking a missing name
+        up through them again for every reference took minutes (npgsql) where once is enough.
+        A result scales with `conf`, so it is kept at full confidence."""
+        key = (module, name, depth)
+        if key not in self._members:
+            self._members[key] = self._member(module, name, depth)
+        found = self._members[key]
+        return found if conf == CERTAIN else [(t, c * conf) for t, c in found]
+
+    def _member(self, module: Module, name: str, depth: int, conf: float = CERTAIN) -> Candidates:
         table, paths = self.table, module.paths
         found = [d for p in paths for d in table.top_level(p, name)]
         if not found and name == "default":  # JS `export default class X {}`
