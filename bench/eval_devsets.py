@@ -55,6 +55,14 @@ def clone_dir(clones: Path, url: str) -> Path:
     return clones / f"{owner}+{name}"
 
 
+def clone_commands(clones: Path, missing: list[str]) -> list[str]:
+    names = {m.split(" ", 1)[0] for m in missing}
+    spec = tomllib.loads(LIST.read_text(encoding="utf-8"))
+    return [f"git clone -q {r['url']} {clone_dir(clones, r['url'])} && "
+            f"git -C {clone_dir(clones, r['url'])} checkout -q {r['commit']}"
+            for r in spec["repo"] if r["name"] in names]
+
+
 def head_of(root: Path) -> str | None:
     proc = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True)
     return proc.stdout.strip() if proc.returncode == 0 else None
@@ -200,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
                              "hits": list(h)} for s, h in zip(r.scores, r.hits)] for r in runs}
             for name, runs in per_repo.items()}
     if missing:
-        print("missing repositories (clone them at their pinned commits): " + "; ".join(missing))
+        print("missing repositories: " + "; ".join(missing))
+        print("clone each at its pinned commit:\n" + "\n".join(clone_commands(args.clones, missing)))
     write_json(args.out, report)
     return 0
 
