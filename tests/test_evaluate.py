@@ -315,3 +315,27 @@ def test_comment_layout_and_inline_test_changes_make_no_query(tmp_path):
     assert [q.id.rsplit("-", 1)[1] for q in mined.queries] == [fix[:10]]
     assert [s.name for s in mined.queries[0].gold_symbols] == ["render"]
     assert mined.rejected == {"root commit": 1, "no code line changed": 2, "test code only": 1}
+
+
+def test_the_multilanguage_devset_list_is_well_formed():
+    import re
+    import tomllib
+
+    from codesift.evaluate.mine import MiningParams
+
+    spec = tomllib.loads((Path(__file__).resolve().parents[1] / "bench" / "devset_repos.toml")
+                         .read_text(encoding="utf-8"))
+    MiningParams(**spec["mining"])  # every committed parameter is one the miner takes
+    repos = spec["repo"]
+    assert len(repos) >= 16 and len({r["name"] for r in repos}) == len(repos)
+    assert all(re.fullmatch(r"[0-9a-f]{40}", r["commit"]) for r in repos)
+    languages = {lang for r in repos for lang in r["languages"]}
+    assert {"go", "rust", "java", "typescript", "javascript", "c", "cpp", "c_sharp", "ruby",
+            "php", "python"} <= languages
+    heldout = Path(__file__).resolve().parents[2] / "shared" / "eval" / "heldout.txt"
+    if not heldout.is_file():
+        pytest.skip("../shared/eval/heldout.txt is absent: the reserved projects cannot be checked")
+    reserved = {line.split()[0].lower() for line in heldout.read_text().splitlines()
+                if line.strip() and not line.startswith("#") and "/" in line.split()[0]}
+    chosen = {"/".join(r["url"].rstrip("/").split("/")[-2:]).lower() for r in repos}
+    assert not chosen & reserved
