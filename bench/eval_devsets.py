@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ask each query's first line only (the commit subject)")
     p.add_argument("--resamples", type=int, default=2000)
     p.add_argument("--out", help="write rows and per-query hits as JSON here")
+    p.add_argument("--plot", help="also draw each set's pooled metrics into this PNG")
     return p
 
 
@@ -169,6 +170,19 @@ def baseline_table(rows: dict) -> str:
     return "\n".join(out)
 
 
+def plot_sets(path: str, sets: dict[str, list[SystemRun]]) -> None:
+    """One panel per set: each system's pooled metrics (the shared plotting helper)."""
+    from codesift.evaluate.plot import Panel, bar_panels
+
+    panels = []
+    for name, runs in sets.items():
+        rows = compare(runs).rows
+        panels.append(Panel(f"{name}: {len(runs[0].scores)} queries", SHOWN,
+                            {r: [rows[r][m] for m in SHOWN] for r in rows}, ylim=(0, 1.05)))
+    bar_panels(path, panels, title="codesift and the BM25 floors, pooled")
+    print(f"plot: {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cache = args.cache_dir or datasets.default_cache_dir()
@@ -207,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
             name: {r.name: [{"F@1": s.f1, "F@5": s.f5, "MRR": s.mrr, "S!@10": s.s_strict,
                              "hits": list(h)} for s, h in zip(r.scores, r.hits)] for r in runs}
             for name, runs in per_repo.items()}
+    if args.plot and results:
+        plot_sets(args.plot, {name: pooled(per) for name, per in results.items() if per})
     if missing:
         print("missing repositories: " + "; ".join(missing))
         print("clone each at its pinned commit:\n" + "\n".join(clone_commands(args.clones, missing)))
