@@ -312,3 +312,26 @@ def test_watch_command_bad_input_is_one_line(args, needle, code, tmp_path: Path)
     assert got.returncode == code
     assert got.stderr.startswith("error: ") and needle in got.stderr
     assert "Traceback" not in got.stderr
+
+
+def test_a_stuck_stop_is_forced_after_its_deadline(tmp_path: Path):
+    """Whatever holds the process after Ctrl-C (here: code that swallows the interrupt and
+    keeps waiting), it ends once the deadline passes, saying so."""
+    script = tmp_path / "stuck.py"
+    script.write_text(
+        "import signal, sys, time\n"
+        "from codesift.cli import watch as w\n"
+        "w.STOP_DEADLINE_S = 0.5\n"
+        "signal.signal(signal.SIGINT, w._interrupt_with_deadline)\n"
+        "print('ready', flush=True)\n"
+        "try:\n"
+        "    time.sleep(600)\n"
+        "except KeyboardInterrupt:\n"
+        "    while True:\n"
+        "        time.sleep(1)\n")
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert _readline(proc).strip() == "ready"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=EVENT_TIMEOUT)
+    assert proc.returncode == 0 and "stopped (forced" in err
