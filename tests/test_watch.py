@@ -323,8 +323,8 @@ def test_a_stuck_stop_is_forced_after_its_deadline(tmp_path: Path):
         "from codesift.cli import watch as w\n"
         "w.STOP_DEADLINE_S = 0.5\n"
         "signal.signal(signal.SIGINT, w._interrupt_with_deadline)\n"
-        "print('ready', flush=True)\n"
-        "try:\n"
+        "try:\n"  # 'ready' inside the try: an interrupt right after it is still caught
+        "    print('ready', flush=True)\n"
         "    time.sleep(600)\n"
         "except KeyboardInterrupt:\n"
         "    while True:\n"

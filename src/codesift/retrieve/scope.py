@@ -67,17 +67,29 @@ class ScopeRetriever:
 
     def __init__(self, store: SQLiteStore) -> None:
         self.store = store
+        self._globs: dict[tuple[str, tuple[str, ...]], list[str]] = {}
 
     def retrieve(self, query: Query, filters: Filters, limit: int) -> list[tuple[int, float]]:
         if not query.scopes or filters.path_glob or not query.terms:
             return []
-        globs = scope_globs(query.scopes, self.store.indexed_paths())
+        globs = self._places(query.scopes)
         if not globs:
             return []
-        terms = self.store.informative_terms(query.terms)
+        # The same bounded term set as the lexical retriever: a confined query still reads the
+        # postings of every term before its path filter applies.
+        terms = self.store.selective_terms(self.store.informative_terms(query.terms))
         best: dict[int, float] = {}
         for glob in globs:
             for cid, score in self.store.lexical_chunks(terms, limit, replace(filters, path_glob=glob)):
                 best[cid] = max(best.get(cid, float("-inf")), score)
         ranked = sorted(best, key=lambda cid: (-best[cid], cid))[:limit]
         return [(cid, best[cid]) for cid in ranked]
+
+    def _places(self, scopes: tuple[str, ...]) -> list[str]:
+        """scope_globs, remembered per index state: matching walks every indexed path."""
+        key = (self.store.state_key(), scopes)
+        if key not in self._globs:
+            if len(self._globs) > 256:
+                self._globs.clear()
+            self._globs[key] = scope_globs(scopes, self.store.indexed_paths())
+        return self._globs[key]
