@@ -339,3 +339,12 @@ def test_the_multilanguage_devset_list_is_well_formed():
                 if line.strip() and not line.startswith("#") and "/" in line.split()[0]}
     chosen = {"/".join(r["url"].rstrip("/").split("/")[-2:]).lower() for r in repos}
     assert not chosen & reserved
+
+
+def test_test_files_are_recognised_by_the_index_conventions():
+    from codesift.evaluate.mine import _source_language
+
+    assert _source_language("src/Polly.Core/Retry/RetryHelper.cs") == "c_sharp"
+    assert _source_language("src/Polly.Testing/RetryHelperTests.cs") is None  # *Tests.cs
+    assert _source_language("pkg/x_test.go") is None and _source_language("pkg/x.go") == "go"
+    assert _source_language("lib/app.test.ts") is None

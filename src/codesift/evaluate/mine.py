@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ..errors import UsageError
-from ..ingest.languages import is_test_path
+from ..ingest.languages import is_test_path, language_for_path
 from .datasets import GoldSymbol, HistoryQuery
 from .defs import Definition, definitions, innermost, language_of
 from .gitlog import Commit, Hunk, Repo
@@ -123,7 +123,8 @@ def clean_message(message: str, max_chars: int = 2000) -> str:
 
 def _source_language(path: str) -> str | None:
     language = language_of(path)
-    if language is None or is_test_path(path, language):
+    # Test conventions are the index's (its language names: `csharp`, not defs' `c_sharp`).
+    if language is None or is_test_path(path, language_for_path(path) or language):
         return None
     return language
 
