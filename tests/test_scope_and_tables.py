@@ -133,3 +133,21 @@ def test_files_first_reorders_within_the_hits():
     assert order == [1, 4, 2, 3, 5, 6]  # best of a, best of b, then the rest in order
     assert [r.id for r, _ in files_first(kept, 5)] == [1, 4, 6, 2, 3, 5]
     assert files_first(kept, 0) == kept
+
+
+def test_scope_places_are_matched_once_per_index_state(scoped_repo: Path, tmp_path: Path,
+                                                       monkeypatch):
+    from codesift.retrieve import scope
+
+    calls = []
+    real = scope.scope_globs
+    monkeypatch.setattr(scope, "scope_globs", lambda *a, **kw: calls.append(a[0]) or real(*a, **kw))
+    with codesift.open_index(scoped_repo, index_dir=tmp_path / "idx", dense=False) as idx:
+        idx.update()
+        for _ in range(3):
+            idx.search("smtp: split a header line", k=3)
+        assert calls == [("smtp",)]
+        (scoped_repo / "netx/smtp/extra.py").write_text("def more():\n    return 3\n")
+        idx.update()
+        idx.search("smtp: split a header line", k=3)
+    assert calls == [("smtp",), ("smtp",)]  # a new index state matches again

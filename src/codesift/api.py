@@ -69,6 +69,9 @@ class Index:
         self._pool = None  # one worker thread: SQLite retrievers while a query is embedded
         self._doc_embedder = None  # (spec, embedder): a watcher's runs reuse its loaded model
         self._stale_since: float | None = None  # when the vectors in hand fell behind
+        # (index state, scopes) -> the places they name: retrievers are made per search,
+        # and matching a scope walks every indexed path (~2 us a path).
+        self._scope_places: dict = {}
         # (stage, seconds) -> None, called as each retriever finishes: a server's metrics.
         self.stage_observer: Callable[[str, float], None] | None = None
 
@@ -223,7 +226,8 @@ class Index:
         dense = self._dense_retriever(store)
         retrievers = [LexicalRetriever(store), OpeningRetriever(store),
                       IdentifierRetriever(store), SymbolRetriever(store),
-                      FrameRetriever(store), MessageRetriever(store), ScopeRetriever(store),
+                      FrameRetriever(store), MessageRetriever(store),
+                      ScopeRetriever(store, self._scope_places),
                       *([dense] if dense is not None else [])]
         if self.stage_observer is not None:
             from .retrieve.timed import TimedRetriever

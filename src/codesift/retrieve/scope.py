@@ -65,9 +65,11 @@ class ScopeRetriever:
 
     name = "scope"
 
-    def __init__(self, store: SQLiteStore) -> None:
+    def __init__(self, store: SQLiteStore,
+                 places: dict[tuple[str, tuple[str, ...]], list[str]] | None = None) -> None:
         self.store = store
-        self._globs: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+        # Shared by the searches of one Index (it makes a retriever per search).
+        self._globs = places if places is not None else {}
 
     def retrieve(self, query: Query, filters: Filters, limit: int) -> list[tuple[int, float]]:
         if not query.scopes or filters.path_glob or not query.terms:
