@@ -6,6 +6,7 @@ Nothing here decides what makes a good query; mine.py does.
 
 from __future__ import annotations
 
+import codecs
 import re
 import subprocess
 from dataclasses import dataclass
@@ -84,9 +85,8 @@ def _diff_path(text: str) -> str | None:
     text = text.rstrip("\t")
     if text == "/dev/null":
         return None
-    if text.startswith('"'):  # git quotes unusual names; core.quotePath=false keeps UTF-8
-        text = text[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape") \
-            .encode("latin-1", "replace").decode("utf-8", "replace")
+    if text.startswith('"'):  # a name with a quote, tab or backslash: C escapes over UTF-8
+        text = codecs.escape_decode(text[1:-1].encode("utf-8"))[0].decode("utf-8", "replace")
     return text.split("/", 1)[1] if "/" in text else text
 
 
