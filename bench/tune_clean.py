@@ -192,7 +192,8 @@ def is_excluded(source: Mapping, reserved: Mapping[str, str] | None = None) -> s
     for value in source.values():
         if isinstance(value, str) and "shared/eval" in value:
             return f"{name}: points under shared/eval"
-    for key in sorted(source_keys(source)):
+    # owner/name first: the reason then names the project, not a derived form of it
+    for key in sorted(source_keys(source), key=lambda k: ("/" not in k, k)):
         hit = _reserved_match(key, reserved)
         if hit:
             return f"{name}: {key!r} is reserved by {reserved[hit]}"
