@@ -154,7 +154,11 @@ def reserved_labels(eval_dir: Path | str | None = EVAL_DIR,
 # --- sources ------------------------------------------------------------------------------
 
 def load_manifest(path: Path | str = MANIFEST) -> list[dict]:
-    return tomllib.loads(Path(path).read_text(encoding="utf-8")).get("source", [])
+    """The [[source]] entries; ValueError (naming the file and the TOML error) if unreadable."""
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8")).get("source", [])
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise ValueError(f"{path}: {err}") from None
 
 
 def selected(relpath: str, source: Mapping) -> bool:
@@ -227,6 +231,23 @@ def vendored_reserved(relpath: str, reserved: Mapping[str, str]) -> str | None:
             hit = _reserved_match(key, reserved)
             if hit:
                 return f"{relpath}: vendored {child!r} is reserved by {reserved[hit]}"
+    return None
+
+
+_BORROWED = re.compile(r"(?i)\b(?:adapted|copied|taken|borrowed|ported|derived|vendored)"
+                       r"\s+from\b([^\n]{0,60})")
+
+
+def borrowed_from_reserved(text: str, reserved: Mapping[str, str]) -> str | None:
+    """The phrase of `text` saying it was copied or adapted from a reserved project
+    (`# adapted from Django`, `tests copied from matplotlib.tests`), or None. Drop such a
+    file whole: the copy's extent is rarely marked. Words are matched exactly, so a
+    reserved name that is also an English word ("core", "black") costs a file only when
+    it follows "copied from" and the like."""
+    for match in _BORROWED.finditer(text):
+        for word in re.findall(r"[A-Za-z][A-Za-z0-9_-]+", match.group(1)):
+            if normalise(word) in reserved:
+                return match.group(0).strip()
     return None
 
 

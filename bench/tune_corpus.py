@@ -371,7 +371,10 @@ def select(sources: list[dict], only: str | None) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    sources = tune_clean.load_manifest(args.manifest)
+    try:
+        sources = tune_clean.load_manifest(args.manifest)
+    except ValueError as err:
+        raise SystemExit(f"cannot read the manifest: {err}") from None
     if not (tune_clean.EVAL_DIR / "heldout.txt").is_file():
         print(f"warning: {tune_clean.EVAL_DIR} is absent: only the development set is "
               f"checked, not heldout.txt", file=sys.stderr)

@@ -148,6 +148,15 @@ def test_vendored_copies_of_reserved_projects_are_found(made_up_heldout):
     assert clean.vendored_reserved("vendor/other/a.c", made_up_heldout) is None
 
 
+def test_a_file_saying_it_copies_a_reserved_project_is_found(made_up_heldout):
+    found = clean.borrowed_from_reserved("x = 1\n# Adapted from Widget-Kit's lexer\n", made_up_heldout)
+    assert found == "Adapted from Widget-Kit's lexer"
+    assert clean.borrowed_from_reserved("// copied from gizmo/util.go (v2)", made_up_heldout)
+    assert clean.borrowed_from_reserved("# adapted from the sprocket docs", made_up_heldout)
+    assert clean.borrowed_from_reserved("# a widget, adapted from nothing", made_up_heldout) is None
+    assert clean.borrowed_from_reserved("# inspired by gizmo", made_up_heldout) is None
+
+
 def test_include_and_exclude_select_files():
     source = {"include": ["src", "lib/core.py"], "exclude": ["src/vendored"]}
     assert clean.selected("src/a.py", source) and clean.selected("lib/core.py", source)
