@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import INDEX_DIRNAME, Settings, index_path, load_settings
-from .errors import CorruptIndexError, IndexError_, NoIndexError, PathError, UsageError
+from .errors import (CorruptIndexError, EmbedderError, IndexError_, NoIndexError, PathError,
+                     UsageError)
 from .model import Filters, Hit
 from .retrieve.query import analyse
 from .retrieve.retrievers import (DenseRetriever, FrameRetriever, IdentifierRetriever,
@@ -242,7 +243,15 @@ class Index:
         # Made again when the settings it was made from change (an evaluation's variants).
         key = (spec, self.settings.query_precision, self.settings.query_max_tokens)
         if self._query_embedder is None or self._query_embedder[0] != key:
-            self._query_embedder = (key, self._make_embedder(spec, for_queries=True))
+            embedder = self._make_embedder(spec, for_queries=True)
+            stored = store.get_meta("embedder_id")
+            if embedder.id != stored:
+                # The folder the index names holds another encoder now (tuned again):
+                # its query vectors would be compared with the old model's documents.
+                raise EmbedderError(f"this index was embedded with {stored!r}, but "
+                                    f"{spec!r} is now {embedder.id!r}",
+                                    hint="rebuild the index: codesift index --rebuild")
+            self._query_embedder = (key, embedder)
         return DenseRetriever(store, self._query_embedder[1].embed_query, self._vectors)
 
     def _load_vectors(self, store: SQLiteStore) -> None:

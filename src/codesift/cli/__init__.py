@@ -16,6 +16,7 @@ from .ask import ask_cmd, explain_cmd, review_cmd, tests_cmd
 from .graph import graph_group
 from .context import context_command
 from .evaluate import evaluate_command
+from .tune import tune_command
 from .map import map_command
 from .watch import watch_command
 from .serve import mcp_command
@@ -133,6 +134,7 @@ for _answer in (ask_cmd, explain_cmd, tests_cmd, review_cmd):
 main.add_command(map_command)
 main.add_command(context_command)
 main.add_command(evaluate_command)
+main.add_command(tune_command)
 main.add_command(watch_command)
 main.add_command(mcp_command)
 for _command in (serve_command, token_group, repo_group, audit_command):

@@ -28,11 +28,32 @@ def _looks_like_path(name: str) -> bool:
 
 
 def local_model_id(name: str) -> str:
-    """"local:all-MiniLM-L6-v2" for a named model; "local:/abs/folder" for a folder path."""
+    """"local:all-MiniLM-L6-v2" for a named model; "local:/abs/folder" for a folder path,
+    with "@<fingerprint>" for a model `codesift tune` made: a folder trained again holds
+    another encoder, whose vectors must not meet the old ones in one index."""
     name = name or DEFAULT_LOCAL_MODEL
     if _looks_like_path(name):
-        return "local:" + str(Path(name).expanduser().resolve())
+        folder = tuned_folder(Path(name).expanduser().resolve())  # OUT and OUT/model: one id
+        tuned = tuned_fingerprint(folder)
+        return "local:" + str(folder) + (f"@{tuned}" if tuned else "")
     return "local:" + _canonical_name(name)
+
+
+def tuned_folder(folder: Path) -> Path:
+    """A `codesift tune` output folder stands for the model inside it (OUT/model)."""
+    inner = folder / "model"
+    return inner if (inner / "modules.json").is_file() else folder
+
+
+def tuned_fingerprint(folder: Path) -> str | None:
+    """The weights' fingerprint `codesift tune` recorded (codesift-tune.json), read, not
+    recomputed: ids are asked for on every search."""
+    try:
+        info = json.loads((tuned_folder(folder) / "codesift-tune.json").read_text())
+    except (OSError, ValueError):
+        return None
+    value = info.get("fingerprint") if isinstance(info, dict) else None
+    return str(value) if value else None
 
 
 def _hf_cache_dirs() -> list[Path]:
@@ -65,7 +86,7 @@ def resolve_model_dir(name: str) -> Path:
     all-MiniLM-L6-v2, or a snapshot in the local Hugging Face cache."""
     name = name or DEFAULT_LOCAL_MODEL
     if _looks_like_path(name):
-        folder = Path(name).expanduser().resolve()
+        folder = tuned_folder(Path(name).expanduser().resolve())
         if (folder / "config.json").is_file() or (folder / "modules.json").is_file():
             return folder
         raise EmbedderError(
@@ -101,7 +122,8 @@ def _read_dim(model_dir: Path) -> int:
             kind = module["type"].rsplit(".", 1)[-1]
             if kind in ("Pooling", "Dense") and cfg_file.exists():
                 cfg = json.loads(cfg_file.read_text())
-                dim = cfg.get("out_features") or cfg.get("word_embedding_dimension") or dim
+                dim = cfg.get("out_features") or cfg.get("word_embedding_dimension") \
+                    or cfg.get("embedding_dimension") or dim
     if dim is None:
         dim = json.loads((model_dir / "config.json").read_text())["hidden_size"]
     return int(dim)
@@ -228,9 +250,12 @@ class LocalEmbedder:
 
     @property
     def onnx_dir(self) -> Path:
-        from codesift.embed.onnx import cache_root, export_dir_for
+        """The model's own export (a tuned model ships one: no torch needed to search
+        with it) when complete, else one made in the cache."""
+        from codesift.embed.onnx import bundled_export, cache_root, export_dir_for
 
-        return export_dir_for(self.model_dir, self._cache_dir or cache_root())
+        return bundled_export(self.model_dir) or \
+            export_dir_for(self.model_dir, self._cache_dir or cache_root())
 
     def _query_encoder(self) -> Any:
         # local-int8 documents are searched with the same int8 model; fp32 queries with fp32.

@@ -45,6 +45,18 @@ def export_dir_for(model_dir: Path, root: Path | None = None) -> Path:
     return (root or cache_root()) / "onnx" / key
 
 
+def bundled_export(model_dir: Path) -> Path | None:
+    """model_dir/onnx when it holds a complete export of this version with its int8 query
+    model (what `codesift tune` writes), so nothing is exported or quantized again."""
+    folder = model_dir / "onnx"
+    try:
+        meta = json.loads((folder / "meta.json").read_text())
+    except (OSError, ValueError):
+        return None
+    complete = all((folder / f).is_file() for f in ("model.onnx", "tokenizer.json", INT8_QUERY_FILE))
+    return folder if complete and meta.get("export_version") == EXPORT_VERSION else None
+
+
 def read_st_layout(model_dir: Path) -> dict[str, Any] | None:
     """What the ONNX path needs to mimic sentence-transformers: the transformer subfolder,
     pooling mode, max length and lower-casing. None when the model has modules
@@ -62,8 +74,11 @@ def read_st_layout(model_dir: Path) -> dict[str, Any] | None:
                 transformer_path = m.get("path", "")
             elif kind == "Pooling":
                 cfg = json.loads((model_dir / m["path"] / "config.json").read_text())
-                modes = [name for key, name in _POOLINGS.items() if cfg.get(key)]
-                others = [k for k, v in cfg.items() if k.startswith("pooling_mode") and v and k not in _POOLINGS]
+                # sentence-transformers 6 writes {"pooling_mode": "mean"}; older ones a flag each.
+                modes = [name for key, name in _POOLINGS.items() if cfg.get(key)] or \
+                    [mode for mode in [cfg.get("pooling_mode")] if mode in _POOLINGS.values()]
+                others = [k for k, v in cfg.items() if k.startswith("pooling_mode_") and v
+                          and k not in _POOLINGS]
                 if len(modes) != 1 or others:
                     return None
                 pooling = modes[0]
@@ -72,9 +87,18 @@ def read_st_layout(model_dir: Path) -> dict[str, Any] | None:
     return {
         "transformer_path": transformer_path,
         "pooling": pooling,
-        "max_seq_length": st_cfg.get("max_seq_length"),
+        "max_seq_length": st_cfg.get("max_seq_length") or _tokenizer_window(model_dir / transformer_path),
         "do_lower_case": bool(st_cfg.get("do_lower_case", False)),
     }
+
+
+def _tokenizer_window(folder: Path) -> int | None:
+    """sentence-transformers 6 keeps the window as the tokenizer's model_max_length."""
+    try:
+        value = json.loads((folder / "tokenizer_config.json").read_text()).get("model_max_length")
+    except (OSError, ValueError):
+        return None
+    return int(value) if isinstance(value, int) and value < 100_000 else None
 
 
 def quiet_transformers() -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from codesift.errors import BadQueryError
 from codesift.evaluate.datasets import GoldSymbol, HistoryQuery
 from codesift.evaluate.mine import MiningParams, mine
 from codesift.model import Hit
@@ -35,7 +36,12 @@ def commit_pairs(root: Path, search: Search, code_of: Callable[[str, int, int], 
     pairs: list[Pair] = []
     inconsistent = 0
     for q in mined.queries:
-        hits = list(search(q.query, consistency_k))
+        if not q.query.strip():
+            continue  # a message that was all trailers and links
+        try:
+            hits = list(search(q.query, consistency_k))
+        except BadQueryError:
+            continue
         best = _negative(hits, q)
         negative = code_of(best.path, best.start_line, best.end_line) if best else None
         for gold in q.gold_symbols:

@@ -9,7 +9,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from codesift.errors import UsageError
@@ -32,6 +32,7 @@ class SynthesisParams:
     history: bool = True
     consistency_k: int = 20
     negatives: bool = True
+    max_commits: int = TRAINING_MINING.max_queries  # commits mined into pairs, at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,7 @@ def synthesize(index, params: SynthesisParams = SynthesisParams(),
         say("mining commit history")
         got = commit_pairs(index.root, lambda q, k: index.search(q, k=k),
                            lambda p, s, e: code_at(store, p, s, e),
-                           params=TRAINING_MINING, consistency_k=params.consistency_k)
+                           params=replace(TRAINING_MINING, max_queries=params.max_commits), consistency_k=params.consistency_k)
         pairs += got.pairs
         stats.update(commits_mined=got.mined, commit_pairs_inconsistent=got.inconsistent)
     pairs = dedupe([*pairs, *extra])

@@ -9,8 +9,12 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import signal
+import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,7 +63,7 @@ def load_base(base: str, max_seq_length: int, attention: str = "eager") -> Any:
     from codesift.embed.local import resolve_model_dir
     from codesift.embed.onnx import quiet_transformers
 
-    folder = resolve_tuned(resolve_model_dir(base))
+    folder = resolve_model_dir(base)  # a `codesift tune` output stands for its model
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:
@@ -75,10 +79,25 @@ def load_base(base: str, max_seq_length: int, attention: str = "eager") -> Any:
     return model
 
 
-def resolve_tuned(folder: Path) -> Path:
-    """A `codesift tune` output folder stands for the model inside it."""
-    inner = folder / "model"
-    return inner if (inner / "modules.json").is_file() else folder
+def check_base(base: str) -> Path:
+    """The base model's folder, checked cheaply before any work: it resolves offline, its
+    JSON files parse and it has weights. Loading it fully is train()'s business."""
+    import json
+
+    from codesift.embed.local import resolve_model_dir
+
+    folder = resolve_model_dir(base)
+    try:
+        for name in ("modules.json", "config.json"):
+            if (folder / name).is_file():
+                json.loads((folder / name).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise EmbedderError(f"cannot load the base model in {folder}: {exc}",
+                            hint="point --base at a complete sentence-transformers folder") from exc
+    if not any(folder.rglob("*.safetensors")) and not any(folder.rglob("*.bin")):
+        raise EmbedderError(f"cannot load the base model in {folder}: no weights",
+                            hint="point --base at a complete sentence-transformers folder")
+    return folder
 
 
 def to_dataset(pairs: Sequence[Pair], seed: int) -> Any:
@@ -110,10 +129,12 @@ def _time_budget(seconds: float | None, save_every_s: float) -> Any:
             self.start = self.saved = time.monotonic()
             self.stopped = False
 
+        interrupted = False  # set by Ctrl-C: stop after this step, saving first
+
         def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001 - HF's hook
             now = time.monotonic()
-            if seconds is not None and now - self.start >= seconds and \
-                    state.global_step < state.max_steps:
+            over = seconds is not None and now - self.start >= seconds
+            if (over or self.interrupted) and state.global_step < state.max_steps:
                 control.should_training_stop = self.stopped = True
                 control.should_save = True
             if now - self.saved >= save_every_s:
@@ -158,7 +179,7 @@ def train(pairs: Sequence[Pair], out: Path, params: TrainParams, *, resume: bool
     import torch
     from sentence_transformers import SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer import losses
-    from sentence_transformers.training_args import BatchSamplers
+    from sentence_transformers.sentence_transformer.training_args import BatchSamplers
 
     from codesift.embed.local import cpu_has_fast_bf16
 
@@ -182,9 +203,14 @@ def train(pairs: Sequence[Pair], out: Path, params: TrainParams, *, resume: bool
     trainer = _trainer_class(cpu_bf16)(model=model, args=args, loss=loss,
                                     train_dataset=to_dataset(pairs, params.seed),
                                     callbacks=[budget])
+    if quiet:  # its log lines would go to stdout, which carries --json
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
     checkpoint = last_checkpoint(out) if resume else None
     started = time.perf_counter()
-    trainer.train(resume_from_checkpoint=checkpoint)
+    with _stop_on_interrupt(budget):
+        trainer.train(resume_from_checkpoint=checkpoint)
     seconds = time.perf_counter() - started
     state = trainer.state
     model_dir = save_model(model, out)
@@ -194,6 +220,27 @@ def train(pairs: Sequence[Pair], out: Path, params: TrainParams, *, resume: bool
     return TrainResult(model_dir, state.global_step, state.max_steps,
                        (state.global_step - done_before) * batch, seconds, budget.stopped,
                        checkpoint, "cuda" if cuda else "cpu", cuda_bf16 or cpu_bf16)
+
+
+@contextmanager
+def _stop_on_interrupt(budget: Any) -> Iterator[None]:
+    """The first Ctrl-C ends training cleanly after the current step (checkpoint and a
+    usable model saved); a second one interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(_sig, _frame):  # noqa: ANN001
+        if budget.interrupted:
+            raise KeyboardInterrupt
+        budget.interrupted = True
+        print("stopping after this step (Ctrl-C again to abort)", file=sys.stderr, flush=True)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _step_of(checkpoint: str | None) -> int:

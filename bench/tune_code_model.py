@@ -1,0 +1,123 @@
+"""Train codesift's shipped code model (issue 16) on pairs synthesised from the sources of
+bench/tune_sources.toml, fetched by bench/tune_corpus.py. Resumable in pieces:
+
+    python bench/tune_code_model.py pairs [--only NAME]      # index + synthesise, per source
+    python bench/tune_code_model.py train --minutes 40       # train (resumes its checkpoint)
+    python bench/tune_code_model.py manifest                 # pair counts per source (JSON)
+
+Each source is indexed lexically (no vectors: synthesis and its consistency filter use the
+lexical rankers; embedding 60k definitions would cost the training's time). Pairs whose
+positive is not the source's own code (`include` / `exclude`, vendored copies of reserved
+projects) or whose body appears in the evaluation pools (CoSQA's code, Spider's SQL) are
+dropped before they are written."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import tune_clean  # noqa: E402
+
+from codesift.api import open_index  # noqa: E402
+from codesift.errors import UsageError  # noqa: E402
+from codesift.tune.records import Pair  # noqa: E402
+from codesift.tune.synthesize import SynthesisParams, read_pairs, synthesize, write_pairs  # noqa: E402
+from codesift.tune.train import TrainParams, train  # noqa: E402
+
+CORPUS = Path("/work/cache/tune-corpus")
+INDEXES = Path("/work/cache/tune-index")
+WORK = Path("/work/cache/code-model")
+
+
+def clean(pairs: list[Pair], source: dict, banned: set[str], reserved: dict) -> tuple[list[Pair], dict]:
+    kept, dropped = [], {"not own code": 0, "in evaluation pools": 0}
+    for p in pairs:
+        if not tune_clean.selected(p.source.path, source) or \
+                tune_clean.vendored_reserved(p.source.path, reserved):
+            dropped["not own code"] += 1
+        elif {tune_clean.normalised_body_hash(t) for t in (p.positive, p.query)} & banned:
+            dropped["in evaluation pools"] += 1
+        else:
+            kept.append(p)
+    return kept, dropped
+
+
+def make_pairs(args: argparse.Namespace) -> None:
+    sources = [s for s in tune_clean.load_manifest() if not args.only or s["name"] == args.only]
+    reserved = tune_clean.reserved_labels()
+    banned = tune_clean.eval_body_hashes()
+    out = args.work / "pairs"
+    out.mkdir(parents=True, exist_ok=True)
+    for source in sources:
+        name = source["name"]
+        if (out / f"{name}.jsonl").exists() or tune_clean.is_excluded(source, reserved):
+            continue
+        started = time.perf_counter()
+        idx = open_index(args.corpus / name, index_dir=str(args.indexes / name), dense=False)
+        with idx:
+            idx.update()
+            params = SynthesisParams(max_pairs=args.per_source, history=source["kind"] == "git",
+                                     max_commits=args.max_commits, seed=args.seed)
+            try:
+                got = synthesize(idx, params)
+            except UsageError as exc:  # a clone missing objects: the tree's pairs still count
+                print(f"{name}: history unreadable ({exc}); tree pairs only", flush=True)
+                got = synthesize(idx, replace(params, history=False))
+        kept, dropped = clean(list(got.pairs), source, banned, reserved)
+        write_pairs(kept, out / f"{name}.jsonl")
+        stats = {"name": name, "kind": source["kind"], "found": got.found, "stats": got.stats,
+                 "kept": len(kept), "dropped": dropped,
+                 "seconds": round(time.perf_counter() - started, 1)}
+        (out / f"{name}.json").write_text(json.dumps(stats, indent=1))
+        print(json.dumps({k: stats[k] for k in ("name", "kept", "dropped", "seconds")}), flush=True)
+
+
+def all_pairs(work: Path, max_pairs: int, seed: int) -> list[Pair]:
+    pairs = [p for f in sorted((work / "pairs").glob("*.jsonl")) for p in read_pairs(f)]
+    random.Random(seed).shuffle(pairs)
+    return pairs[:max_pairs]
+
+
+def run_train(args: argparse.Namespace) -> None:
+    data = args.work / "train.jsonl"
+    if not data.exists():  # fixed once written: a resumed run must see the same data
+        write_pairs(all_pairs(args.work, args.max_pairs, args.seed), data)
+    pairs = read_pairs(data)
+    result = train(pairs, args.work, TrainParams(minutes=args.minutes, steps=args.steps,
+                                                 batch_size=args.batch_size, seed=args.seed))
+    print(json.dumps({"pairs": len(pairs), "steps": result.steps, "of": result.total_steps,
+                      "seconds": round(result.seconds), "pairs_per_s": round(result.pairs_per_second, 2),
+                      "stopped_early": result.stopped_early, "model": str(result.model_dir)}))
+
+
+def manifest(args: argparse.Namespace) -> None:
+    rows = [json.loads(f.read_text()) for f in sorted((args.work / "pairs").glob("*.json"))]
+    print(json.dumps(rows, indent=1))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("step", choices=("pairs", "train", "manifest"))
+    ap.add_argument("--corpus", type=Path, default=CORPUS)
+    ap.add_argument("--indexes", type=Path, default=INDEXES)
+    ap.add_argument("--work", type=Path, default=WORK)
+    ap.add_argument("--only")
+    ap.add_argument("--per-source", type=int, default=600)
+    ap.add_argument("--max-commits", type=int, default=400)
+    ap.add_argument("--max-pairs", type=int, default=20_000)
+    ap.add_argument("--minutes", type=float)
+    ap.add_argument("--steps", type=int)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    {"pairs": make_pairs, "train": run_train, "manifest": manifest}[args.step](args)
+
+
+if __name__ == "__main__":
+    main()
