@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch is pinned to the CPU build (pyproject's [local] extra): never let pip pick another.
-	$(PY) -m pip install --quiet -e ".[local,dev]"
+	$(PY) -m pip install --quiet -e ".[local,tune,dev]"
 	# A real local LLM for the end-to-end ask test: llama.cpp builds from source (~4-10 min).
 	# Optional: where the build fails, tests/test_local_llm.py skips and says why.
 	# Portable build: a -march=native one used AMX instructions that this kind of VM's CPU

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import time
 from dataclasses import replace
@@ -27,7 +26,8 @@ import tune_clean  # noqa: E402
 from codesift.api import open_index  # noqa: E402
 from codesift.errors import UsageError  # noqa: E402
 from codesift.tune.records import Pair  # noqa: E402
-from codesift.tune.synthesize import SynthesisParams, read_pairs, synthesize, write_pairs  # noqa: E402
+from codesift.tune.synthesize import (SynthesisParams, balance, read_pairs, synthesize,  # noqa: E402
+                                      write_pairs)
 from codesift.tune.train import TrainParams, train  # noqa: E402
 
 CORPUS = Path("/work/cache/tune-corpus")
@@ -79,9 +79,10 @@ def make_pairs(args: argparse.Namespace) -> None:
 
 
 def all_pairs(work: Path, max_pairs: int, seed: int) -> list[Pair]:
+    """Every source's pairs, balanced by kind (commit messages first, identifier questions
+    and caller->callee pairs held back: synthesize.KIND_SHARE)."""
     pairs = [p for f in sorted((work / "pairs").glob("*.jsonl")) for p in read_pairs(f)]
-    random.Random(seed).shuffle(pairs)
-    return pairs[:max_pairs]
+    return balance(pairs, max_pairs, seed)
 
 
 def run_train(args: argparse.Namespace) -> None:

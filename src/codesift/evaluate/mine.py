@@ -244,7 +244,10 @@ class _Miner:
         return self._current[path]
 
     def query(self, commit: Commit) -> HistoryQuery | None:
-        reason, query = self._examine(commit)
+        try:
+            reason, query = self._examine(commit)
+        except UsageError:  # a shallow or partial clone lacks this commit's objects
+            reason, query = "objects missing", None
         if reason:
             self.rejected[reason] += 1
         return query

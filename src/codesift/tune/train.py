@@ -79,6 +79,16 @@ def load_base(base: str, max_seq_length: int, attention: str = "eager") -> Any:
     return model
 
 
+def _check_extras() -> None:
+    import importlib.util
+
+    missing = [m for m in ("torch", "sentence_transformers", "datasets", "accelerate")
+               if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UsageError(f"tuning needs {', '.join(missing)}",
+                         hint='pip install "codesift[local,tune]"')
+
+
 def check_base(base: str) -> Path:
     """The base model's folder, checked cheaply before any work: it resolves offline, its
     JSON files parse and it has weights. Loading it fully is train()'s business."""
@@ -176,6 +186,7 @@ def train(pairs: Sequence[Pair], out: Path, params: TrainParams, *, resume: bool
     if len(pairs) < 2:
         raise UsageError(f"{len(pairs)} training pairs: too few to train on",
                          hint="tune needs a repository with documented or tested code, or history")
+    _check_extras()
     import torch
     from sentence_transformers import SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer import losses
