@@ -19,7 +19,10 @@ from codesift.api import open_index
 from codesift.cli import main
 from codesift.tune.synthesize import SynthesisParams, synthesize
 from codesift.tune.text import strip_doc
+from llm_server import llm_server
 from test_evaluate import GitRepo
+
+__all__ = ["llm_server"]  # the fixture, imported for pytest
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -305,3 +308,25 @@ def test_bad_input_gets_one_line_errors(shop, tmp_path):
     out = _fails(["tune", str(repo.root), "--index-dir", index_dir, "--base", str(broken),
                   "--out", str(tmp_path / "o3")])
     assert "cannot load the base model" in out
+
+
+def test_llm_questions_join_the_pairs(shop, tmp_path, llm_server):
+    """--llm-questions: the stand-in endpoint's questions become `llm` pairs of the run."""
+    from codesift.tune.run import TuneOptions, _pairs
+    from codesift.tune.train import TrainParams
+    from llm_server import Answer
+    from test_tune_llm import make_client
+
+    repo, _ = shop
+    for _ in range(6):
+        llm_server.push(Answer('["Which code builds a cart that takes a share off the total?"]'))
+    opts = TuneOptions(out=tmp_path / "o", train=TrainParams(), llm_questions=2,
+                       synthesis=SynthesisParams(history=False, negatives=False))
+    (tmp_path / "o").mkdir()
+    with open_index(repo.root, index_dir=str(tmp_path / "i"), dense=False) as idx, \
+            make_client(llm_server) as client:
+        idx.update()
+        pairs, held, _ = _pairs(idx, opts, lambda _m: None, client)
+    llm = [p for p in pairs + held if p.kind == "llm"]
+    assert llm and all(p.query.startswith("Which code builds a cart") for p in llm)
+    assert (tmp_path / "o" / "llm-questions.db").is_file()  # asked once, cached
