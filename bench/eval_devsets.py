@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index-root", type=Path, default=None,
                    help="where the codesift indexes live (default: <cache-dir>/devsets)")
     p.add_argument("--no-dense", action="store_true", help="codesift without vectors")
+    p.add_argument("--embedder", default=None,
+                   help="embedder of fresh indexes (e.g. local:/path/to/tuned; default: the "
+                        "settings'); an existing index keeps its own")
     p.add_argument("--variant", action="append", metavar="NAME:KEY=VALUE[,KEY=VALUE]",
                    help="also run codesift with these Settings fields or search options "
                         "on the same indexes (repeatable)")
@@ -112,7 +115,8 @@ def run_one(name: str, root: Path, queries: list, files, args, index_dir: Path,
     if args.subject_only:
         queries = subject_only(queries)
     t0 = time.perf_counter()
-    idx = codesift.open_index(str(root), index_dir=str(index_dir), dense=not args.no_dense)
+    idx = codesift.open_index(str(root), index_dir=str(index_dir), dense=not args.no_dense,
+                              **({"embedder": args.embedder} if args.embedder else {}))
     try:
         idx.update()
         secs = time.perf_counter() - t0

@@ -98,8 +98,32 @@ def run_train(args: argparse.Namespace) -> None:
 
 
 def manifest(args: argparse.Namespace) -> None:
-    rows = [json.loads(f.read_text()) for f in sorted((args.work / "pairs").glob("*.json"))]
-    print(json.dumps(rows, indent=1))
+    """Every source with its pin and the pairs it gave: made, and used by the trained model
+    (train.jsonl, balanced), by kind. --write puts it in bench/code_model_manifest.json."""
+    pins = {s["name"]: s for s in tune_clean.load_manifest()}
+    origin: dict[tuple[str, str, str], str] = {}
+    made: dict[str, dict] = {}
+    for f in sorted((args.work / "pairs").glob("*.jsonl")):
+        name = f.stem
+        for p in read_pairs(f):
+            origin.setdefault((p.kind, p.query, p.positive), name)
+        made[name] = json.loads(f.with_suffix(".json").read_text())
+    used: dict[str, dict[str, int]] = {}
+    train_file = args.work / "train.jsonl"
+    for p in read_pairs(train_file) if train_file.exists() else []:
+        name = origin.get((p.kind, p.query, p.positive), "?")
+        used.setdefault(name, {}).setdefault(p.kind, 0)
+        used[name][p.kind] += 1
+    rows = [{"name": n, "kind": pins[n]["kind"],
+             "pin": pins[n].get("commit") or pins[n].get("version"),
+             "upstream": pins[n].get("upstream"), "licence": pins[n].get("licence"),
+             "pairs_made": made[n]["kept"], "dropped": made[n]["dropped"],
+             "pairs_used": used.get(n, {})} for n in sorted(made) if n in pins]
+    text = json.dumps({"sources": rows, "pairs_used": sum(sum(u.values()) for u in used.values())},
+                      indent=1)
+    if args.write:
+        (Path(__file__).resolve().parent / "code_model_manifest.json").write_text(text + "\n")
+    print(text)
 
 
 def main() -> None:
@@ -116,6 +140,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--write", action="store_true", help="manifest: write bench/code_model_manifest.json")
     args = ap.parse_args()
     {"pairs": make_pairs, "train": run_train, "manifest": manifest}[args.step](args)
 

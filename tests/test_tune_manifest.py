@@ -210,3 +210,21 @@ def test_eval_body_hashes_cover_the_shared_pools():
     some_code = next(iter(pool))
     assert clean.normalised_body_hash("\n".join(line.strip() for line in some_code.splitlines())) in hashes
     assert clean.normalised_body_hash(spider[0]["query"]) in hashes
+
+
+# --- what the trained model used ------------------------------------------------------------
+
+def test_the_trained_models_sources_are_manifest_entries_and_clean():
+    """bench/code_model_manifest.json (written by `tune_code_model.py manifest --write`)
+    names only manifest sources, at their pins, none of them reserved."""
+    _need_eval()
+    used = json.loads((ROOT / "bench" / "code_model_manifest.json").read_text())
+    pins = {s["name"]: s for s in SOURCES}
+    reserved = clean.reserved_labels()
+    total = 0
+    for row in used["sources"]:
+        source = pins[row["name"]]  # KeyError: a source the manifest does not list
+        assert row["pin"] == (source.get("commit") or source.get("version")), row["name"]
+        assert clean.is_excluded(source, reserved) is None, row["name"]
+        total += sum(row["pairs_used"].values())
+    assert total == used["pairs_used"] > 0
