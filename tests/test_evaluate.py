@@ -351,3 +351,25 @@ def test_test_files_are_recognised_by_the_index_conventions():
     assert _source_language("src/Polly.Testing/RetryHelperTests.cs") is None  # *Tests.cs
     assert _source_language("pkg/x_test.go") is None and _source_language("pkg/x.go") == "go"
     assert _source_language("lib/app.test.ts") is None
+
+
+def test_since_a_date_counts_from_its_midnight(tmp_path):
+    """git reads a bare date as that day at the current time of day; --since DATE means
+    the whole day (a commit at 00:00:05 was dropped whenever the run was later than that)."""
+    from codesift.evaluate.gitlog import Repo
+
+    repo = GitRepo(tmp_path / "p")
+    repo.write("a.py", "def f():\n    return 1\n")
+    repo.commit("Add the first function of the module")
+    repo.write("a.py", "def f():\n    return 2\n")
+    repo.git("add", "-A")
+    early = "2024-01-05T00:00:05+00:00"
+    subprocess.run(["git", "commit", "-q", "-m", "Return two from the first function"],
+                   cwd=repo.root, check=True, capture_output=True,
+                   env=os.environ | {"GIT_AUTHOR_DATE": early, "GIT_COMMITTER_DATE": early})
+    git = Repo(repo.root)
+    try:
+        subjects = [c.subject for c in git.commits("2024-01-05")]
+    finally:
+        git.close()
+    assert subjects == ["Return two from the first function"]

@@ -127,7 +127,10 @@ class Repo:
         args = ["log", "--no-merges", "-M", "--name-status", "-z",
                 "--format=%x1e%H%x1f%P%x1f%cs%x1f%B%x1f"]
         if since:
-            args.append(f"--since={since}")
+            # A bare date means its midnight: git reads "2026-12-07" as that day at the
+            # current time of day, which dropped the morning's commits.
+            day = re.fullmatch(r"\d{4}-\d{2}-\d{2}", since)
+            args.append(f"--since={since}T00:00:00" if day else f"--since={since}")
         out = self._git(*args, rev, "--") or ""
         return [c for rec in out.split("\x1e")[1:] if (c := _parse_commit(rec))]
 
