@@ -44,15 +44,17 @@ def checkout(repo: Path, rev: str, dest: Path) -> Path:
     return dest
 
 
-def adapt(cut: Path, work: Path, base: str, minutes: float, steps: int | None) -> tuple[Path, dict]:
+def adapt(cut: Path, work: Path, base: str, minutes: float, steps: int | None,
+          max_pairs: int) -> tuple[Path, dict]:
     out = work / "adapted"
     if (out / "model" / "codesift-tune.json").is_file() and not (out / "checkpoints").exists():
         return out, json.loads((out / "model" / "codesift-tune.json").read_text())
     with codesift.open_index(str(cut), index_dir=str(work / "idx-cut"), dense=False) as idx:
         idx.update()
         model = base.split(":", 1)[1] if ":" in base else DEFAULT_LOCAL_MODEL
-        info = tune_repository(idx, TuneOptions(out=out, train=TrainParams(
-            base=model, minutes=minutes, steps=steps)), print)
+        info = tune_repository(idx, TuneOptions(
+            out=out, train=TrainParams(base=model, minutes=minutes, steps=steps),
+            synthesis=SynthesisParams(max_pairs=max_pairs)), print)
     return out, info
 
 
@@ -78,6 +80,8 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=15)
     ap.add_argument("--steps", type=int)
     ap.add_argument("--max", type=int, default=60)
+    ap.add_argument("--max-pairs", type=int, default=1500,
+                    help="pairs to train on: what the time allows, so the schedule completes")
     ap.add_argument("--work", type=Path)
     ap.add_argument("--out")
     args = ap.parse_args()
@@ -88,7 +92,7 @@ def main() -> int:
     head_sha = git("rev-parse", "HEAD", cwd=repo)
     cut = checkout(repo, cut_sha, work / "cut")
     started = time.perf_counter()
-    model, info = adapt(cut, work, args.base, args.minutes, args.steps)
+    model, info = adapt(cut, work, args.base, args.minutes, args.steps, args.max_pairs)
     tune_s = time.perf_counter() - started
     head = checkout(repo, head_sha, work / "head")
     mined = mine(head, MiningParams(since=args.cutoff, max_queries=args.max))

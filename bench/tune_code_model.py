@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -28,6 +29,7 @@ from codesift.errors import UsageError  # noqa: E402
 from codesift.tune.records import Pair  # noqa: E402
 from codesift.tune.synthesize import (SynthesisParams, balance, read_pairs, synthesize,  # noqa: E402
                                       write_pairs)
+from codesift.tune.export import export_bundle, write_info  # noqa: E402
 from codesift.tune.train import TrainParams, train  # noqa: E402
 
 CORPUS = Path("/work/cache/tune-corpus")
@@ -85,6 +87,17 @@ def all_pairs(work: Path, max_pairs: int, seed: int) -> list[Pair]:
     return balance(pairs, max_pairs, seed)
 
 
+def record_run(work: Path, result) -> list[dict]:
+    """Each training run (a resumed one is another) appended to work/train-runs.jsonl: the
+    model's numbers are the sum of its runs."""
+    log = work / "train-runs.jsonl"
+    with log.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"steps": result.steps, "pairs_seen": result.pairs_seen,
+                             "seconds": round(result.seconds, 1),
+                             "resumed_from": result.resumed_from}) + "\n")
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+
 def run_train(args: argparse.Namespace) -> None:
     data = args.work / "train.jsonl"
     if not data.exists():  # fixed once written: a resumed run must see the same data
@@ -92,6 +105,23 @@ def run_train(args: argparse.Namespace) -> None:
     pairs = read_pairs(data)
     result = train(pairs, args.work, TrainParams(minutes=args.minutes, steps=args.steps,
                                                  batch_size=args.batch_size, seed=args.seed))
+    runs = record_run(args.work, result)
+    info = write_info(result.model_dir, {
+        "name": "codesift code model (all-MiniLM-L6-v2 tuned on bench/tune_sources.toml)",
+        "base": "all-MiniLM-L6-v2", "source": "bench/tune_sources.toml",
+        "path": str(result.model_dir),
+        "pairs_by_kind": dict(Counter(p.kind for p in pairs)),
+        "export": export_bundle(result.model_dir),
+        "training": {"batch_size": args.batch_size, "seed": args.seed, "steps": result.steps,
+                     "total_steps": result.total_steps, "pairs_seen": result.pairs_seen,
+                     "seconds": round(result.seconds, 1),
+                     "pairs_per_second": round(result.pairs_per_second, 2),
+                     "stopped_early": result.stopped_early, "resumed_from": result.resumed_from,
+                     "device": result.device, "bf16": result.bf16, "learning_rate": 2e-5,
+                     "warmup_ratio": 0.1, "max_seq_length": 256,
+                     "runs": runs, "total_seconds": round(sum(r["seconds"] for r in runs), 1),
+                     "total_pairs": sum(r["pairs_seen"] for r in runs)}})
+    print(json.dumps({"fingerprint": info["fingerprint"], "export": info["export"]}))
     print(json.dumps({"pairs": len(pairs), "steps": result.steps, "of": result.total_steps,
                       "seconds": round(result.seconds), "pairs_per_s": round(result.pairs_per_second, 2),
                       "stopped_early": result.stopped_early, "model": str(result.model_dir)}))
