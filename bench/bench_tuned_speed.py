@@ -1,6 +1,6 @@
 """Index and query speed with a tuned encoder against the default one (issue 16: same
 architecture, so the query p95 ratio should stay within 1.10). Both are measured in the same
-run on the same repository, alternating, each query warm (one pass first).
+run on the same repository, each query on both indexes in turn, warm (one pass first).
 
     python bench/bench_tuned_speed.py --repo PATH --tuned local:/work/cache/code-model \\
         [--queries FILE.jsonl] [--passes 3]
@@ -37,15 +37,17 @@ def index(repo: Path, spec: str, where: Path) -> tuple[object, float]:
     return idx, time.perf_counter() - started
 
 
-def latencies(idx, queries: list[str], passes: int) -> list[float]:
-    for q in queries:  # warm: model loaded, vectors cached
-        idx.search(q, k=10)
-    out = []
-    for _ in range(passes):
+def latencies(indexes: dict, queries: list[str], passes: int) -> dict[str, list[float]]:
+    """Each query on every index in turn (interleaved, so a busy moment of the machine
+    falls on both alike), after one warm pass."""
+    out: dict[str, list[float]] = {name: [] for name in indexes}
+    for n in range(passes + 1):
         for q in queries:
-            started = time.perf_counter()
-            idx.search(q, k=10)
-            out.append((time.perf_counter() - started) * 1000)
+            for name, idx in indexes.items():
+                started = time.perf_counter()
+                idx.search(q, k=10)
+                if n:  # the first pass warms: model loaded, vectors cached
+                    out[name].append((time.perf_counter() - started) * 1000)
     return out
 
 
@@ -64,18 +66,19 @@ def main() -> int:
     args = ap.parse_args()
     queries = load_queries(args.queries)
     work = Path(tempfile.mkdtemp(prefix="tuned-speed-"))
-    rows = {}
+    rows, indexes = {}, {}
     try:
         for name, spec in (("default", args.default), ("tuned", args.tuned)):
-            idx, secs = index(args.repo, spec, work / name)
-            with idx:
-                ms = latencies(idx, queries, args.passes)
-                chunks = idx.status().get("chunks")
-            rows[name] = {"spec": spec, "index_s": round(secs, 2), "chunks": chunks,
-                          "p50_ms": round(statistics.median(ms), 2), "p95_ms": round(p95(ms), 2)}
-            print(f"{name:8} index {secs:7.1f} s  p50 {rows[name]['p50_ms']:6.1f} ms  "
-                  f"p95 {rows[name]['p95_ms']:6.1f} ms  ({spec})", flush=True)
+            indexes[name], secs = index(args.repo, spec, work / name)
+            rows[name] = {"spec": spec, "index_s": round(secs, 2),
+                          "chunks": indexes[name].status().get("chunks")}
+        for name, ms in latencies(indexes, queries, args.passes).items():
+            rows[name].update(p50_ms=round(statistics.median(ms), 2), p95_ms=round(p95(ms), 2))
+            print(f"{name:8} index {rows[name]['index_s']:7.1f} s  p50 {rows[name]['p50_ms']:6.1f} ms  "
+                  f"p95 {rows[name]['p95_ms']:6.1f} ms  ({rows[name]['spec']})", flush=True)
     finally:
+        for idx in indexes.values():
+            idx.close()
         shutil.rmtree(work, ignore_errors=True)
     ratio = {k: round(rows["tuned"][k] / rows["default"][k], 3) for k in ("index_s", "p50_ms", "p95_ms")}
     print(f"tuned / default: index {ratio['index_s']}  p50 {ratio['p50_ms']}  p95 {ratio['p95_ms']}")
