@@ -79,7 +79,7 @@ def _print(info: dict) -> None:
                + ("; stopped at the time limit: run again to resume" if t["stopped_early"] else ""))
     if ev.get("pairs"):
         b, a = ev["before"], ev["after"]
-        click.echo(f"held-out pairs ({ev['pairs']}): MRR@10 {b['mrr@10']} -> {a['mrr@10']}, "
-                   f"recall@1 {b['recall@1']} -> {a['recall@1']}")
+        click.echo(f"held-out pairs ({ev['pairs']}): MRR@10 {b['mrr@10']:.3f} -> "
+                   f"{a['mrr@10']:.3f}, recall@1 {b['recall@1']:.3f} -> {a['recall@1']:.3f}")
     click.echo(f"model: {info['path']}")
     click.echo(f"use it: codesift index {info['source']} --embedder local:{info['path']} --rebuild")
