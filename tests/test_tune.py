@@ -330,3 +330,13 @@ def test_llm_questions_join_the_pairs(shop, tmp_path, llm_server):
     llm = [p for p in pairs + held if p.kind == "llm"]
     assert llm and all(p.query.startswith("Which code builds a cart") for p in llm)
     assert (tmp_path / "o" / "llm-questions.db").is_file()  # asked once, cached
+
+
+def test_the_text_summary_names_what_to_run_next(tuned, capsys):
+    from codesift.cli.tune import _print
+
+    _, info = tuned
+    _print(info)
+    out = capsys.readouterr().out
+    assert "trained 3/3 steps" in out and "held-out pairs (" in out
+    assert f"--embedder local:{info['path']} --rebuild" in out
