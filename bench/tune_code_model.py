@@ -3,6 +3,7 @@ bench/tune_sources.toml, fetched by bench/tune_corpus.py. Resumable in pieces:
 
     python bench/tune_code_model.py pairs [--only NAME]      # index + synthesise, per source
     python bench/tune_code_model.py train --minutes 40       # train (resumes its checkpoint)
+    python bench/tune_code_model.py soup --alpha 0.5         # weights averaged with the base
     python bench/tune_code_model.py manifest                 # pair counts per source (JSON)
 
 Each source is indexed lexically (no vectors: synthesis and its consistency filter use the
@@ -127,6 +128,28 @@ def run_train(args: argparse.Namespace) -> None:
                       "stopped_early": result.stopped_early, "model": str(result.model_dir)}))
 
 
+def soup(args: argparse.Namespace) -> None:
+    """The trained model's weights averaged with its base's (WiSE-FT, Wortsman et al. 2022:
+    weight interpolation keeps much of what fine-tuning adds and what pre-training knew),
+    `--alpha` the tuned share, written to --soup-out with its export and card."""
+    from sentence_transformers import SentenceTransformer
+
+    from codesift.embed.local import resolve_model_dir
+
+    base = SentenceTransformer(str(resolve_model_dir("all-MiniLM-L6-v2")), device="cpu")
+    tuned = SentenceTransformer(str(args.work / "model"), device="cpu")
+    a, b = base.state_dict(), tuned.state_dict()
+    tuned.load_state_dict({k: ((1 - args.alpha) * a[k].float() + args.alpha * b[k].float())
+                           .to(b[k].dtype) for k in b})
+    out = args.soup_out / "model"
+    tuned.save(str(out), safe_serialization=True)
+    info = json.loads((args.work / "model" / "codesift-tune.json").read_text())
+    info.pop("fingerprint", None)
+    info.update(name=f"code model averaged with all-MiniLM-L6-v2 (tuned share {args.alpha})",
+                path=str(out), export=export_bundle(out))
+    print(json.dumps({"fingerprint": write_info(out, info)["fingerprint"], "path": str(out)}))
+
+
 def manifest(args: argparse.Namespace) -> None:
     """Every source with its pin and the pairs it gave: made, and used by the trained model
     (train.jsonl, balanced), by kind. --write puts it in bench/code_model_manifest.json."""
@@ -158,7 +181,7 @@ def manifest(args: argparse.Namespace) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("step", choices=("pairs", "train", "manifest"))
+    ap.add_argument("step", choices=("pairs", "train", "soup", "manifest"))
     ap.add_argument("--corpus", type=Path, default=CORPUS)
     ap.add_argument("--indexes", type=Path, default=INDEXES)
     ap.add_argument("--work", type=Path, default=WORK)
@@ -170,9 +193,11 @@ def main() -> None:
     ap.add_argument("--steps", type=int)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--alpha", type=float, default=0.5, help="soup: the tuned model's share")
+    ap.add_argument("--soup-out", type=Path, default=Path("/work/cache/code-model-soup"))
     ap.add_argument("--write", action="store_true", help="manifest: write bench/code_model_manifest.json")
     args = ap.parse_args()
-    {"pairs": make_pairs, "train": run_train, "manifest": manifest}[args.step](args)
+    {"pairs": make_pairs, "train": run_train, "soup": soup, "manifest": manifest}[args.step](args)
 
 
 if __name__ == "__main__":
