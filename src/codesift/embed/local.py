@@ -45,11 +45,11 @@ def tuned_folder(folder: Path) -> Path:
     return inner if (inner / "modules.json").is_file() else folder
 
 
-def tuned_fingerprint(folder: Path) -> str | None:
+def tuned_fingerprint(model_dir: Path) -> str | None:
     """The weights' fingerprint `codesift tune` recorded (codesift-tune.json), read, not
     recomputed: ids are asked for on every search."""
     try:
-        info = json.loads((tuned_folder(folder) / "codesift-tune.json").read_text())
+        info = json.loads((model_dir / "codesift-tune.json").read_text())
     except (OSError, ValueError):
         return None
     value = info.get("fingerprint") if isinstance(info, dict) else None

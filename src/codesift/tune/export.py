@@ -76,14 +76,6 @@ def write_info(model_dir: Path, info: dict) -> dict:
     return info
 
 
-def read_info(model_dir: Path) -> dict | None:
-    path = model_dir / TUNE_FILE
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
 def model_card(info: dict) -> str:
     counts = info.get("pairs_by_kind", {})
     rows = "\n".join(f"| {k} | {v} |" for k, v in sorted(counts.items()))

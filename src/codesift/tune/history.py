@@ -77,11 +77,3 @@ def _negative(hits: Sequence[Hit], q: HistoryQuery) -> Hit | None:
             continue  # the same name elsewhere: an overload or a twin, maybe also right
         return hit
     return None
-
-
-def drop_after(pairs: Sequence[Pair], allowed: set[str]) -> list[Pair]:
-    """Only pairs whose commit is in `allowed` (a temporal split's commits up to its
-    cut-off); tree pairs (no commit) stay."""
-    return [p for p in pairs if not p.source.commit or
-            any(c.startswith(p.source.commit) for c in allowed)]
-

@@ -41,10 +41,6 @@ class PairSet:
     found: dict[str, int]  # pairs made per kind, before balancing
     stats: dict = field(default_factory=dict)  # commits mined, inconsistent, seconds
 
-    @property
-    def counts(self) -> dict[str, int]:
-        return dict(Counter(p.kind for p in self.pairs))
-
 
 def synthesize(index, params: SynthesisParams = SynthesisParams(),
                extra: Iterable[Pair] = (), progress: Callable[[str], None] | None = None

@@ -64,11 +64,8 @@ def load_base(base: str, max_seq_length: int, attention: str = "eager") -> Any:
     from codesift.embed.onnx import quiet_transformers
 
     folder = resolve_model_dir(base)  # a `codesift tune` output stands for its model
-    try:
-        from sentence_transformers import SentenceTransformer
-    except ImportError as exc:
-        raise UsageError("tuning needs torch and sentence-transformers",
-                         hint='pip install "codesift[local,tune]"') from exc
+    from sentence_transformers import SentenceTransformer  # train() checked the extras
+
     quiet_transformers()
     try:
         model = SentenceTransformer(str(folder), model_kwargs={"attn_implementation": attention})
