@@ -55,7 +55,7 @@ def make_pairs(args: argparse.Namespace) -> None:
     sources = [s for s in tune_clean.load_manifest() if not args.only or s["name"] == args.only]
     reserved = tune_clean.reserved_labels()
     banned = tune_clean.eval_body_hashes()
-    out = args.work / "pairs"
+    out = pairs_dir(args)
     out.mkdir(parents=True, exist_ok=True)
     for source in sources:
         name = source["name"]
@@ -81,10 +81,17 @@ def make_pairs(args: argparse.Namespace) -> None:
         print(json.dumps({k: stats[k] for k in ("name", "kept", "dropped", "seconds")}), flush=True)
 
 
-def all_pairs(work: Path, max_pairs: int, seed: int) -> list[Pair]:
-    """Every source's pairs, balanced by kind (commit messages first, identifier questions
-    and caller->callee pairs held back: synthesize.KIND_SHARE)."""
-    pairs = [p for f in sorted((work / "pairs").glob("*.jsonl")) for p in read_pairs(f)]
+def pairs_dir(args: argparse.Namespace) -> Path:
+    """The synthesised pairs, per source: --pairs, else WORK/pairs (a variant trained in
+    another --work folder can share one synthesis)."""
+    return args.pairs or args.work / "pairs"
+
+
+def all_pairs(folder: Path, max_pairs: int, seed: int, kinds: set[str] | None = None) -> list[Pair]:
+    """Every source's pairs (of `kinds`, all when None), balanced by kind (commit messages
+    first, identifier questions and caller->callee pairs held back: synthesize.KIND_SHARE)."""
+    pairs = [p for f in sorted(folder.glob("*.jsonl")) for p in read_pairs(f)
+             if kinds is None or p.kind in kinds]
     return balance(pairs, max_pairs, seed)
 
 
@@ -102,10 +109,12 @@ def record_run(work: Path, result) -> list[dict]:
 def run_train(args: argparse.Namespace) -> None:
     data = args.work / "train.jsonl"
     if not data.exists():  # fixed once written: a resumed run must see the same data
-        write_pairs(all_pairs(args.work, args.max_pairs, args.seed), data)
+        kinds = set(args.kinds.split(",")) if args.kinds else None
+        write_pairs(all_pairs(pairs_dir(args), args.max_pairs, args.seed, kinds), data)
     pairs = read_pairs(data)
-    result = train(pairs, args.work, TrainParams(minutes=args.minutes, steps=args.steps,
-                                                 batch_size=args.batch_size, seed=args.seed))
+    result = train(pairs, args.work, TrainParams(
+        minutes=args.minutes, steps=args.steps, batch_size=args.batch_size, seed=args.seed,
+        learning_rate=args.learning_rate, hard_negatives=not args.no_negatives))
     runs = record_run(args.work, result)
     info = write_info(result.model_dir, {
         "name": "codesift code model (all-MiniLM-L6-v2 tuned on bench/tune_sources.toml)",
@@ -118,7 +127,8 @@ def run_train(args: argparse.Namespace) -> None:
                      "seconds": round(result.seconds, 1),
                      "pairs_per_second": round(result.pairs_per_second, 2),
                      "stopped_early": result.stopped_early, "resumed_from": result.resumed_from,
-                     "device": result.device, "bf16": result.bf16, "learning_rate": 2e-5,
+                     "device": result.device, "bf16": result.bf16, "learning_rate": args.learning_rate,
+                     "hard_negatives": not args.no_negatives,
                      "warmup_ratio": 0.1, "max_seq_length": 256,
                      "runs": runs, "total_seconds": round(sum(r["seconds"] for r in runs), 1),
                      "total_pairs": sum(r["pairs_seen"] for r in runs)}})
@@ -156,7 +166,7 @@ def manifest(args: argparse.Namespace) -> None:
     pins = {s["name"]: s for s in tune_clean.load_manifest()}
     origin: dict[tuple[str, str, str], str] = {}
     made: dict[str, dict] = {}
-    for f in sorted((args.work / "pairs").glob("*.jsonl")):
+    for f in sorted(pairs_dir(args).glob("*.jsonl")):
         name = f.stem
         for p in read_pairs(f):
             origin.setdefault((p.kind, p.query, p.positive), name)
@@ -185,6 +195,11 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, default=CORPUS)
     ap.add_argument("--indexes", type=Path, default=INDEXES)
     ap.add_argument("--work", type=Path, default=WORK)
+    ap.add_argument("--pairs", type=Path, help="the per-source pairs (default: WORK/pairs)")
+    ap.add_argument("--kinds", help="train: only these pair kinds, comma-separated")
+    ap.add_argument("--learning-rate", type=float, default=2e-5)
+    ap.add_argument("--no-negatives", action="store_true",
+                    help="train: in-batch negatives only, no mined hard negative")
     ap.add_argument("--only")
     ap.add_argument("--per-source", type=int, default=600)
     ap.add_argument("--max-commits", type=int, default=400)

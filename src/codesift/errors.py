@@ -4,12 +4,14 @@
     ├── UsageError                bad input from the user (CLI exits 2)
     │   ├── BadQueryError         empty, oversize or otherwise unusable query
     │   ├── PathError             a missing or unreadable repository path
-    │   └── SymbolNotFoundError   a graph query names no known definition
+    │   ├── SymbolNotFoundError   a graph query names no known definition
+    │   └── SqlCheckError         SQL that fails a check (parse, names, read-only, EXPLAIN)
     ├── IndexError_               problems with an index on disk (CLI exits 1)
     │   ├── NoIndexError          no index has been built for this repository yet
     │   ├── CorruptIndexError     the database is damaged or not a codesift index
     │   └── EmbedderMismatchError the index was built with another embedding model
     ├── EmbedderError             the embedding model or endpoint failed
+    ├── DatabaseError             a database `codesift sql` talks to failed
     └── LLMError                  the chat model (OpenAI-compatible endpoint) failed
         ├── LLMNotConfiguredError no endpoint or model set, or a bad fallback entry (exits 2)
         ├── LLMRequestError       the server refused the request itself (HTTP 400): no fallback
@@ -106,3 +108,12 @@ class LLMUnavailableError(LLMError):
 
 class LLMStreamCutError(LLMError):
     pass
+
+
+class DatabaseError(CodesiftError):
+    """A database `codesift sql` talks to failed: unreachable, refused, timed out."""
+
+
+class SqlCheckError(UsageError):
+    """SQL that fails a check: it does not parse, names an unknown table or column, is not a
+    single read-only statement, or EXPLAIN rejects it. `str()` is what goes back to the model."""

@@ -38,6 +38,9 @@ class TrainParams:
     seed: int = 0
     save_every_s: float = 300.0  # a checkpoint at least this often, so a killed run resumes
     cached: bool = False  # GradCache (CachedMNRL): large batches in bounded memory
+    # False: (query, positive) rows only, the batch's other positives the negatives. A third
+    # text per row costs half again the time, and a mined negative can be a false one.
+    hard_negatives: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +110,15 @@ def check_base(base: str) -> Path:
     return folder
 
 
-def to_dataset(pairs: Sequence[Pair], seed: int) -> Any:
+def to_dataset(pairs: Sequence[Pair], seed: int, hard_negatives: bool = True) -> Any:
     """anchor / positive / negative columns. A pair without a hard negative gets a random
-    other pair's positive (an easy one): the trainer needs every row to have the column."""
+    other pair's positive (an easy one): the trainer needs every row to have the column.
+    Without `hard_negatives`, anchor / positive only."""
     from datasets import Dataset
 
+    columns = {"anchor": [p.query for p in pairs], "positive": [p.positive for p in pairs]}
+    if not hard_negatives:
+        return Dataset.from_dict(columns)
     rng = random.Random(seed)
     negatives = []
     for i, p in enumerate(pairs):
@@ -121,9 +128,7 @@ def to_dataset(pairs: Sequence[Pair], seed: int) -> Any:
         j = rng.randrange(len(pairs))
         other = pairs[j if j != i else (j + 1) % len(pairs)]
         negatives.append(other.positive)
-    return Dataset.from_dict({"anchor": [p.query for p in pairs],
-                              "positive": [p.positive for p in pairs],
-                              "negative": negatives})
+    return Dataset.from_dict({**columns, "negative": negatives})
 
 
 def _time_budget(seconds: float | None, save_every_s: float) -> Any:
@@ -209,7 +214,7 @@ def train(pairs: Sequence[Pair], out: Path, params: TrainParams, *, resume: bool
         save_strategy="no", save_total_limit=1, logging_steps=50, report_to="none",
         disable_tqdm=quiet, dataloader_drop_last=len(pairs) > batch)
     trainer = _trainer_class(cpu_bf16)(model=model, args=args, loss=loss,
-                                    train_dataset=to_dataset(pairs, params.seed),
+                                    train_dataset=to_dataset(pairs, params.seed, params.hard_negatives),
                                     callbacks=[budget])
     if quiet:  # its log lines would go to stdout, which carries --json
         from transformers.trainer_callback import PrinterCallback
