@@ -17,6 +17,7 @@ from .graph import graph_group
 from .context import context_command
 from .evaluate import evaluate_command
 from .tune import tune_command
+from .sql import sql_group
 from .map import map_command
 from .watch import watch_command
 from .serve import mcp_command
@@ -135,6 +136,7 @@ main.add_command(map_command)
 main.add_command(context_command)
 main.add_command(evaluate_command)
 main.add_command(tune_command)
+main.add_command(sql_group)
 main.add_command(watch_command)
 main.add_command(mcp_command)
 for _command in (serve_command, token_group, repo_group, audit_command):

@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -88,13 +88,16 @@ class BM25Index:
     """
 
     def __init__(self, docs: Sequence[Doc], k1: float = 1.2, b: float = 0.75,
-                 stopwords: frozenset[str] = STOPWORDS, lucene_norms: bool = True):
+                 stopwords: frozenset[str] = STOPWORDS, lucene_norms: bool = True,
+                 tokenizer: Callable[[str], list[str]] | None = None):
         self.docs = list(docs)
         self.k1, self.b, self.stopwords = k1, b, stopwords
+        # Another tokenizer (codesift sql's stemmed one) on both sides; the floors keep theirs.
+        self._tokenize = tokenizer or (lambda text: tokenize(text, self.stopwords))
         postings: dict[str, tuple[list[int], list[int]]] = {}
         lengths = np.zeros(len(self.docs), dtype=np.float64)
         for i, doc in enumerate(self.docs):
-            counts = Counter(tokenize(doc.text, stopwords))
+            counts = Counter(self._tokenize(doc.text))
             lengths[i] = sum(counts.values())
             for term, tf in counts.items():
                 ids, tfs = postings.setdefault(term, ([], []))
@@ -115,7 +118,7 @@ class BM25Index:
 
     def scores(self, query: str) -> np.ndarray:
         scores = np.zeros(len(self.docs), dtype=np.float64)
-        for term, qtf in Counter(tokenize(query, self.stopwords)).items():
+        for term, qtf in Counter(self._tokenize(query)).items():
             posting = self._postings.get(term)
             if posting is not None:
                 scores[posting[0]] += qtf * posting[1]

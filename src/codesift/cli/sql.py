@@ -1,0 +1,333 @@
+"""`codesift sql`: questions in plain words -> checked SQL on your own databases.
+
+    codesift sql add NAME URL          a SQLite file or a SQLAlchemy URL (${VAR} placeholders)
+    codesift sql learn NAME            tables, keys, comments, sample values; --docs, --examples
+    codesift sql context "Q" [--db]    exactly what the model would be sent
+    codesift sql ask "Q" --db NAME     SQL from the LLM, checked and corrected; --run executes it
+    codesift sql add-example NAME Q SQL / examples NAME / evaluate NAME / list / remove NAME
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import click
+
+from .common import emit_json, friendly_errors
+
+home_option = click.option("--home", type=click.Path(file_okay=False), default=None,
+                           help="The codesift home holding the catalog "
+                                "(default: $CODESIFT_HOME or ~/.codesift-server).")
+
+
+def _catalog(home):
+    from ..sql.catalog import Catalog
+    return Catalog(home)
+
+
+def _workspace(home, *, dense: bool = True):
+    from ..config import load_settings
+    from ..embed import make_embedder
+    from ..sql.service import SqlWorkspace
+
+    settings = load_settings(Path.cwd())
+    embedder = None
+    if dense and settings.dense:
+        from ..embed.base import split_spec
+        opts = {"backend": "onnx", "threads": 1} if split_spec(settings.embedder)[0] == "local" \
+            else {}
+        embedder = make_embedder(settings.embedder, **opts)
+    return SqlWorkspace(_catalog(home), embedder), settings
+
+
+@click.group("sql")
+def sql_group() -> None:
+    """Text-to-SQL grounded in your schema, docs and example queries."""
+
+
+@sql_group.command("add")
+@click.argument("name")
+@click.argument("url")
+@home_option
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def add_cmd(name, url, home, as_json):
+    """Add a database: a SQLite file path, or a SQLAlchemy URL such as
+    postgresql://user:${PGPASSWORD}@host/db (placeholders are expanded at connect time,
+    never stored)."""
+    from ..sql.connect import redact
+    with _catalog(home) as cat:
+        entry = cat.add(name, url)
+    if as_json:
+        return emit_json(_entry(entry))
+    click.echo(f"added {entry.name}: {redact(entry.url)} ({entry.dialect})")
+    click.echo(f"next: codesift sql learn {entry.name}", err=True)
+
+
+@sql_group.command("list")
+@home_option
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def list_cmd(home, as_json):
+    """The databases in the catalog, with what is learned about each."""
+    from ..sql.connect import redact
+    with _catalog(home) as cat:
+        entries = cat.list()
+    if as_json:
+        return emit_json([_entry(e) for e in entries])
+    if not entries:
+        click.echo("no databases yet: codesift sql add NAME URL", err=True)
+    for e in entries:
+        learned = f"{e.tables} tables, {e.examples} examples, {e.docs} doc sections" \
+            if e.learned_at else "not learned yet"
+        click.echo(f"{e.name}\t{e.dialect}\t{redact(e.url)}\t{learned}")
+
+
+@sql_group.command("remove")
+@click.argument("name")
+@home_option
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def remove_cmd(name, home, as_json):
+    """Forget a database and everything learned about it (the database is not touched)."""
+    with _catalog(home) as cat:
+        entry = cat.remove(name)
+    if as_json:
+        return emit_json(_entry(entry))
+    click.echo(f"removed {entry.name}")
+
+
+@sql_group.command("learn")
+@click.argument("name")
+@home_option
+@click.option("--no-samples", is_flag=True,
+              help="Read no row of any table (for databases holding personal data).")
+@click.option("--docs", "docs", multiple=True, type=click.Path(exists=True),
+              help="Documentation: Markdown, a data-dictionary CSV, or a folder (repeatable).")
+@click.option("--examples", "examples", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Question->SQL pairs: .json, .jsonl, .csv, or .sql with the question in "
+                   "comments (repeatable). Each is checked before it is stored.")
+@click.option("--execute", is_flag=True, help="Also run each example (read-only, 1 row).")
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def learn_cmd(name, home, no_samples, docs, examples, execute, as_json):
+    """Read NAME's tables, columns, keys, comments and sample values; add docs and examples.
+    Learning again updates only what changed."""
+    ws, _ = _workspace(home, dense=False)
+    say = (lambda *_: None) if as_json else _stage_printer()
+    with ws.catalog:
+        report = ws.learn(name, samples=not no_samples, docs=[Path(p) for p in docs],
+                          examples=[Path(p) for p in examples], execute=execute, progress=say)
+    if as_json:
+        return emit_json(_learn_dict(report))
+    d = report.delta
+    click.echo(f"{report.database}: {report.tables} tables, {report.columns} columns "
+               f"({report.samples} with sample values); {len(d.added)} added, "
+               f"{len(d.changed)} changed, {len(d.removed)} removed, {d.unchanged} unchanged "
+               f"[{report.seconds:.1f}s]")
+    if report.docs or report.notes:
+        click.echo(f"docs: {report.docs} sections, {report.notes} descriptions from dictionaries")
+    if examples:
+        click.echo(f"examples: {report.examples_added} stored, {len(report.rejected)} rejected")
+    for r in report.rejected:
+        click.echo(f"  rejected: {r.example.question[:70]!r}: {r.reason}", err=True)
+
+
+@sql_group.command("context")
+@click.argument("question")
+@click.option("--db", "database", default=None, help="The database (default: the best match "
+              "among all learned ones).")
+@click.option("--budget", type=click.IntRange(100), default=None,
+              help="Token budget for schema + examples + docs (default 2000).")
+@home_option
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def context_cmd(question, database, budget, home, as_json):
+    """Print exactly what would be sent to the model for QUESTION."""
+    from ..sql.generate import messages_for
+    from ..sql.service import DEFAULT_BUDGET
+    from ..tokenizer import make_tokenizer
+
+    ws, settings = _workspace(home)
+    with ws.catalog:
+        ctx = ws.context(question, database=database, budget=budget or DEFAULT_BUDGET,
+                         count=make_tokenizer(settings.tokenizer, settings.llm_model).count)
+    messages = messages_for(ctx)
+    if as_json:
+        return emit_json({**ctx.to_dict(), "messages": messages})
+    click.echo(messages[1]["content"])
+    click.echo(f"\n[{ctx.database}: {len(ctx.shown_tables)} tables, {len(ctx.examples)} "
+               f"examples, {len(ctx.docs)} doc sections, {ctx.tokens} tokens of {ctx.budget}]",
+               err=True)
+
+
+@sql_group.command("ask")
+@click.argument("question")
+@click.option("--db", "database", default=None, help="The database (default: the best match).")
+@click.option("--run", "run_it", is_flag=True, help="Execute the SQL (read-only) and print rows.")
+@click.option("--max-rounds", type=click.IntRange(1, 10), default=3, show_default=True,
+              help="Replies from the model at most: a failed check goes back with its error.")
+@click.option("--budget", type=click.IntRange(100), default=None)
+@click.option("--row-limit", type=click.IntRange(1), default=1000, show_default=True)
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              help="Seconds a query (and EXPLAIN) may run.")
+@click.option("--model", default=None, help="LLM model (default: llm_model setting).")
+@home_option
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--csv", "as_csv", is_flag=True, help="With --run: the rows as CSV on stdout.")
+@friendly_errors
+def ask_cmd(question, database, run_it, max_rounds, budget, row_limit, timeout, model, home,
+            as_json, as_csv):
+    """SQL for QUESTION from the configured LLM, checked (parse, names, read-only, EXPLAIN)
+    and corrected; with --run, executed read-only with a row limit and a timeout."""
+    from ..errors import LLMNotConfiguredError
+    from ..llm import client_from_settings
+    from ..sql.service import DEFAULT_BUDGET
+    from ..tokenizer import make_tokenizer
+
+    ws, settings = _workspace(home)
+    settings = settings.with_overrides(llm_model=model)
+    with ws.catalog:
+        ctx = ws.context(question, database=database, budget=budget or DEFAULT_BUDGET,
+                         count=make_tokenizer(settings.tokenizer, settings.llm_model).count)
+        try:
+            client = client_from_settings(settings)
+        except LLMNotConfiguredError as exc:
+            return _no_llm(ctx, as_json, exc)
+        quiet = as_json or as_csv
+        stream = None if quiet else (lambda d: click.echo(d, nl=False, err=True))
+        note = None if quiet else (lambda a: click.echo(f"\n[check failed: {a.error}; asking "
+                                                        "again]", err=True))
+        with client:
+            answer = ws.ask(ctx, client, max_rounds=max_rounds, run=run_it, row_limit=row_limit,
+                            timeout_s=timeout, on_delta=stream, on_round=note)
+    if as_json:
+        return emit_json(_answer_dict(answer))
+    if not quiet:
+        click.echo(err=True)
+    g = answer.generated
+    if not g.ok:
+        last = g.attempts[-1].error if g.attempts else "no reply"
+        click.echo(f"error: no SQL passed the checks in {len(g.attempts)} rounds: {last}",
+                   err=True)
+        sys.exit(1)
+    if as_csv and answer.rows is not None:
+        return _write_csv(answer.rows)
+    click.echo(g.checked.sql)
+    if answer.rows is not None:
+        _print_rows(answer.rows)
+    _print_sources(answer.context)
+
+
+@sql_group.command("add-example")
+@click.argument("name")
+@click.argument("question")
+@click.argument("sql")
+@click.option("--execute", is_flag=True, help="Also run it (read-only, 1 row) before storing.")
+@home_option
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def add_example_cmd(name, question, sql, execute, home, as_json):
+    """Store a question->SQL pair you confirmed, after the same checks as generated SQL."""
+    ws, _ = _workspace(home, dense=False)
+    with ws.catalog:
+        ex = ws.add_example(name, question, sql, execute=execute)
+    if as_json:
+        return emit_json({"id": ex.id, "question": ex.question, "sql": ex.sql})
+    click.echo(f"stored example {ex.id} for {name}")
+
+
+@sql_group.command("examples")
+@click.argument("name")
+@home_option
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def examples_cmd(name, home, as_json):
+    """The stored question->SQL pairs of NAME."""
+    with _catalog(home) as cat:
+        got = cat.examples(name)
+    if as_json:
+        return emit_json([{"id": e.id, "question": e.question, "sql": e.sql, "source": e.source}
+                          for e in got])
+    for e in got:
+        click.echo(f"[{e.id}] {e.question}\n    {e.sql}")
+
+
+def _stage_printer():
+    def say(stage: str, done: int, total: int) -> None:
+        if total and (done == total or done % 50 == 0):
+            click.echo(f"\r{stage}: {done}/{total}", nl=done == total, err=True)
+    return say
+
+
+def _entry(e) -> dict:
+    from ..sql.connect import redact
+    return {"name": e.name, "url": redact(e.url), "dialect": e.dialect,
+            "learned_at": e.learned_at, "tables": e.tables, "examples": e.examples,
+            "docs": e.docs}
+
+
+def _learn_dict(r) -> dict:
+    d = r.delta
+    return {"database": r.database, "tables": r.tables, "columns": r.columns,
+            "columns_with_samples": r.samples,
+            "changes": {"added": list(d.added), "changed": list(d.changed),
+                        "removed": list(d.removed), "unchanged": d.unchanged,
+                        "examples_removed": d.examples_removed, "docs_unlinked": d.docs_unlinked},
+            "docs": r.docs, "notes": r.notes, "examples_added": r.examples_added,
+            "rejected": [{"question": x.example.question, "sql": x.example.sql,
+                          "reason": x.reason} for x in r.rejected],
+            "seconds": round(r.seconds, 2)}
+
+
+def _answer_dict(a) -> dict:
+    g = a.generated
+    out = {"database": a.context.database, "question": a.context.question,
+           "sql": g.checked.sql if g.ok else None, "ok": g.ok, "model": g.model,
+           "tables": list(g.checked.tables) if g.ok else [],
+           "rounds": [{"sql": x.sql, "error": x.error or None} for x in g.attempts],
+           "context": a.context.to_dict()}
+    if a.rows is not None:
+        out["rows"] = {"columns": list(a.rows.columns), "rows": [list(r) for r in a.rows.rows],
+                       "truncated": a.rows.truncated, "seconds": round(a.rows.seconds, 4)}
+    return out
+
+
+def _no_llm(ctx, as_json, exc) -> None:
+    from ..sql.generate import messages_for
+    hint = ("No LLM is configured, so this is the context SQL would be written from. Set "
+            "llm_base_url and llm_model (codesift.toml, or CODESIFT_LLM_BASE_URL and "
+            "CODESIFT_LLM_MODEL).")
+    if as_json:
+        return emit_json({"sql": None, "ok": False, "llm": hint, "error": str(exc),
+                          "context": ctx.to_dict(), "messages": messages_for(ctx)})
+    click.echo(messages_for(ctx)[1]["content"])
+    click.echo(f"\n{hint}", err=True)
+
+
+def _print_rows(rows) -> None:
+    cols = list(rows.columns)
+    widths = [min(40, max([len(str(c))] + [len(str(r[i])) for r in rows.rows[:50]]))
+              for i, c in enumerate(cols)]
+    click.echo("\n" + "  ".join(str(c).ljust(w) for c, w in zip(cols, widths)))
+    for r in rows.rows:
+        click.echo("  ".join(str(v)[:40].ljust(w) for v, w in zip(r, widths)))
+    more = " (row limit reached: more rows exist)" if rows.truncated else ""
+    click.echo(f"[{len(rows.rows)} rows in {rows.seconds * 1000:.0f} ms{more}]", err=True)
+
+
+def _write_csv(rows) -> None:
+    out = csv.writer(sys.stdout)
+    out.writerow(rows.columns)
+    out.writerows(rows.rows)
+
+
+def _print_sources(ctx) -> None:
+    tables = ", ".join(ctx.shown_tables)
+    click.echo(f"— from {ctx.database}: tables {tables}", err=True)
+    for s in ctx.examples:
+        click.echo(f"  example {s.example.id}: {s.example.question}", err=True)
+    for d in ctx.docs:
+        click.echo(f"  doc: {d.title} ({d.path})", err=True)

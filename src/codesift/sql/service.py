@@ -1,0 +1,222 @@
+"""`codesift sql`'s operations over the catalog, for the CLI, the HTTP API and MCP alike:
+learn a database, build a question's context, ask the model, store a confirmed example,
+and run every stored example as a regression test."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ..errors import BadQueryError, SqlCheckError, UsageError
+from .catalog import Catalog, SchemaDelta
+from .connect import expand_url, open_engine
+from .context import SqlContext, build_context
+from .examples import ExampleIndex
+from .generate import Attempt, Generated, generate
+from .guard import Rows, explain, run_readonly
+from .introspect import introspect
+from .link import SchemaIndex
+from .model import Example, Schema, Table
+from .sources import read_docs, read_examples
+from .validate import CheckedSql, check_sql
+
+DEFAULT_BUDGET = 2000
+MAX_QUESTION_CHARS = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    example: Example
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class LearnReport:
+    database: str
+    delta: SchemaDelta
+    tables: int
+    columns: int
+    samples: int  # columns with sample values
+    docs: int  # sections stored
+    notes: int  # column / table descriptions taken from a data dictionary
+    examples_added: int
+    rejected: tuple[Rejected, ...]
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    context: SqlContext
+    generated: Generated
+    rows: Rows | None = None
+
+
+def check_question(question: str) -> str:
+    q = (question or "").strip()
+    if not q:
+        raise BadQueryError("the question is empty", hint='ask something, e.g. '
+                            'codesift sql ask "how many orders were placed last month?" --db shop')
+    if len(q) > MAX_QUESTION_CHARS:
+        raise BadQueryError(f"the question is {len(q):,} characters; at most "
+                            f"{MAX_QUESTION_CHARS:,}", hint="ask a shorter question")
+    return q
+
+
+class SqlWorkspace:
+    """The catalog with an embedder: what every `codesift sql` command works on.
+    `embedder` None: lexical retrieval only (no model is loaded)."""
+
+    def __init__(self, catalog: Catalog, embedder=None, *,
+                 env: Mapping[str, str] | None = None) -> None:
+        self.catalog = catalog
+        self.env = env
+        self._embed = None
+        if embedder is not None:
+            from .vectors import VectorCache
+            self._embed = VectorCache(catalog.home / "sql-vectors", embedder)
+
+    # -- learning ----------------------------------------------------------------------
+
+    def url(self, name: str) -> str:
+        return expand_url(self.catalog.get(name).url, self.env)
+
+    def learn(self, name: str, *, samples: bool = True, docs: Sequence[Path] = (),
+              examples: Sequence[Path] = (), execute: bool = False,
+              progress: Callable[[str, int, int], None] | None = None) -> LearnReport:
+        """Introspect the database, merge what the docs say, validate and store the examples.
+        Every file is read before anything is stored: a bad file changes nothing."""
+        started = time.perf_counter()
+        url = self.url(name)
+        engine = open_engine(url)
+        try:
+            schema = introspect(engine, name, samples=samples, progress=progress)
+        finally:
+            engine.dispose()
+        read = [read_docs(Path(p), schema) for p in docs]
+        schema, notes = _with_notes(schema, read)
+        pairs = [e for p in examples for e in read_examples(Path(p))]
+        accepted, rejected = self.validate_examples(schema, url, pairs, execute=execute)
+        delta = self.catalog.save_schema(name, schema)
+        for path, got in zip(docs, read):
+            self.catalog.replace_docs(name, str(Path(path).resolve()), got.sections)
+        stored = self.catalog.add_examples(name, accepted) if accepted else []
+        cols = sum(len(t.columns) for t in schema.tables)
+        return LearnReport(name, delta, len(schema.tables), cols,
+                           sum(bool(c.samples) for t in schema.tables for c in t.columns),
+                           sum(len(r.sections) for r in read), notes, len(stored),
+                           tuple(rejected), time.perf_counter() - started)
+
+    def validate_examples(self, schema: Schema, url: str, pairs: Sequence[Example], *,
+                          execute: bool = False
+                          ) -> tuple[list[tuple[Example, tuple[str, ...]]], list[Rejected]]:
+        """Each pair checked as generated SQL is (parse, names, read-only, EXPLAIN), and
+        run under the guard with `execute`; the ones that fail are reported, not stored."""
+        ok: list[tuple[Example, tuple[str, ...]]] = []
+        bad: list[Rejected] = []
+        for ex in pairs:
+            try:
+                checked = check_sql(ex.sql, schema, explain=lambda s: explain(url, s))
+                if execute:
+                    run_readonly(url, checked.sql, row_limit=1)
+            except SqlCheckError as exc:
+                bad.append(Rejected(ex, str(exc)))
+                continue
+            ok.append((replace(ex, sql=checked.sql), checked.tables))
+        return ok, bad
+
+    def add_example(self, name: str, question: str, sql: str, *, execute: bool = False
+                    ) -> Example:
+        """A pair the user confirmed: checked like a learned one, then stored."""
+        question = check_question(question)
+        schema = self.schema(name)
+        ok, bad = self.validate_examples(schema, self.url(name),
+                                         [Example(question, sql, "add-example")], execute=execute)
+        if bad:
+            raise SqlCheckError(f"the example was not stored: {bad[0].reason}")
+        stored = self.catalog.add_examples(name, ok)
+        return stored[0] if stored else next(
+            e for e in self.catalog.examples(name) if e.question == question)
+
+    # -- retrieval ---------------------------------------------------------------------
+
+    def schema(self, name: str) -> Schema:
+        schema = self.catalog.load_schema(name)
+        if not schema.tables:
+            raise UsageError(f"nothing is learned about {name!r} yet",
+                             hint=f"run: codesift sql learn {name}")
+        return schema
+
+    def schemas(self) -> list[Schema]:
+        out = [self.catalog.load_schema(e.name) for e in self.catalog.list()]
+        out = [s for s in out if s.tables]
+        if not out:
+            raise UsageError("no database has been learned yet",
+                             hint="codesift sql add NAME URL, then codesift sql learn NAME")
+        return out
+
+    def context(self, question: str, *, database: str | None = None,
+                budget: int = DEFAULT_BUDGET, count: Callable[[str], int],
+                hide: Callable[[Example], bool] | None = None) -> SqlContext:
+        """What the model would be sent. No `database`: every learned one is searched and
+        the best is chosen. `hide(example)` keeps an example out (leave-one-out)."""
+        question = check_question(question)
+        if budget < 100:
+            raise UsageError(f"a budget of {budget} tokens is too small", hint="use 100 or more")
+        schemas = [self.schema(database)] if database else self.schemas()
+        index = SchemaIndex(schemas, self._embed)
+        chosen = database or index.link(question).database
+        schema = index.schemas[chosen]
+        examples = [e for e in self.catalog.examples(chosen) if hide is None or not hide(e)]
+        ex_index = ExampleIndex(examples, schema, self._embed) if examples else None
+        return build_context(question, schemas, index, ex_index, self.catalog.docs(chosen),
+                             budget=budget, count=count, database=chosen)
+
+    # -- answering ---------------------------------------------------------------------
+
+    def ask(self, ctx: SqlContext, client, *, max_rounds: int = 3, run: bool = False,
+            row_limit: int = 1000, timeout_s: float = 10.0,
+            on_delta: Callable[[str], None] | None = None,
+            on_round: Callable[[Attempt], None] | None = None) -> Answer:
+        url = self.url(ctx.database)
+        schema = self.schema(ctx.database)
+        generated = generate(ctx, schema, client, max_rounds=max_rounds,
+                             explain=lambda s: explain(url, s, timeout_s=timeout_s),
+                             on_delta=on_delta, on_round=on_round)
+        rows = None
+        if run and generated.checked is not None:
+            rows = run_readonly(url, generated.checked.sql, row_limit=row_limit,
+                                timeout_s=timeout_s)
+        return Answer(ctx, generated, rows)
+
+    def run(self, name: str, checked: CheckedSql, *, row_limit: int = 1000,
+            timeout_s: float = 10.0) -> Rows:
+        return run_readonly(self.url(name), checked.sql, row_limit=row_limit, timeout_s=timeout_s)
+
+
+def _with_notes(schema: Schema, read: Sequence) -> tuple[Schema, int]:
+    """Descriptions from data dictionaries put where the database itself has none."""
+    columns: dict[tuple[str, str], str] = {}
+    tables: dict[str, str] = {}
+    for r in read:
+        columns.update(r.column_notes)
+        tables.update(r.table_notes)
+    if not columns and not tables:
+        return schema, 0
+    used = 0
+    out: list[Table] = []
+    for t in schema.tables:
+        cols = []
+        for c in t.columns:
+            note = columns.get((t.key, c.name))
+            if note and not c.comment:
+                c = replace(c, comment=note)
+                used += 1
+            cols.append(c)
+        comment = t.comment
+        if not comment and tables.get(t.key):
+            comment = tables[t.key]
+            used += 1
+        out.append(replace(t, columns=tuple(cols), comment=comment))
+    return replace(schema, tables=tuple(out)), used
