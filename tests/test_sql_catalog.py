@@ -231,6 +231,13 @@ def test_placeholders_are_stored_as_written_and_expanded_at_connect(cat: Catalog
     assert b"topsecret" not in (tmp_path / "home" / "sql.db").read_bytes()
 
 
+def test_the_catalog_lives_in_the_codesift_home(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("CODESIFT_HOME", str(tmp_path / "from-env"))
+    with Catalog() as cat:
+        cat.add("shop", "/data/shop.db")
+    assert (tmp_path / "from-env" / "sql.db").is_file()
+
+
 def test_a_catalog_from_a_newer_codesift_is_refused(tmp_path: Path):
     Catalog(tmp_path).close()
     db = sqlite3.connect(tmp_path / "sql.db")
@@ -369,8 +376,10 @@ def test_remove_forgets_everything_learned(cat: Catalog, tmp_path: Path):
 def test_introspect_sqlite(shop: Path):
     engine = open_engine(expand_url(str(shop)))
     seen = statements_of(engine)
-    schema = introspect(engine, "shop")
+    steps: list[tuple[str, int, int]] = []
+    schema = introspect(engine, "shop", progress=lambda *step: steps.append(step))
     assert schema.database == "shop" and schema.dialect == "sqlite"
+    assert steps[0] == ("tables", 1, 1) and steps[-1] == ("samples", 5, 5)
     assert [(t.key, t.kind) for t in schema.tables] == [
         ("customers", "table"), ("order_items", "table"), ("orders", "table"),
         ("shipments", "table"), ("berlin_customers", "view")]
@@ -744,7 +753,7 @@ def test_postgres_sample_queries_are_bounded_in_time(pg):
     # timeout cancels it; the columns of other tables still get theirs.
     with psycopg.connect(pg.get_uri()) as locker:
         locker.execute("LOCK TABLE locked_notes IN ACCESS EXCLUSIVE MODE")
-        schema = introspect(engine, "pg", timeout_s=0.5)
+        schema = introspect(engine, "pg", timeout_s=2)
         locker.rollback()
     assert schema.table("locked_notes").column("note").samples == ()
     assert schema.table("customers").column("city").samples == ("Berlin", "Paris", "Rome")

@@ -261,13 +261,15 @@ class Catalog:
             (name,))]
 
     def remove_example(self, name: str, id: int) -> Example:
-        found = [e for e in self.examples(name) if e.id == id]
-        if not found:
-            raise UsageError(f"{name!r} has no example with id {id}",
-                             hint="list the examples to see their ids")
         with self.transaction() as db:
-            db.execute("DELETE FROM examples WHERE database = ? AND id = ?", (name, id))
-        return found[0]
+            self._require(db, name)
+            row = db.execute("SELECT question, sql, source FROM examples "
+                             "WHERE database = ? AND id = ?", (name, id)).fetchone()
+            if row is None:
+                raise UsageError(f"{name!r} has no example with id {id}",
+                                 hint="list the examples to see their ids")
+            db.execute("DELETE FROM examples WHERE id = ?", (id,))
+        return Example(*row, id=id)
 
     # -- documentation -----------------------------------------------------------------
 

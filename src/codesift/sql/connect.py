@@ -26,7 +26,7 @@ CONNECT_TIMEOUT_S = 10
 
 # SQLAlchemy backend name -> sqlglot dialect name, where they differ.
 DIALECTS = {"postgresql": "postgres", "postgres": "postgres", "mssql": "tsql",
-            "mariadb": "mysql", "awsathena": "athena", "databricks": "databricks"}
+            "mariadb": "mysql", "awsathena": "athena"}
 
 
 # -- URLs as written and as opened -------------------------------------------------------
@@ -209,10 +209,11 @@ def check_reachable(engine: sqlalchemy.Engine) -> None:
 def connection_error(engine: sqlalchemy.Engine, exc: BaseException) -> DatabaseError:
     """A driver's failure to connect as one line without the password, with a hint."""
     url = engine.url
-    shown = redact(url.render_as_string(hide_password=False))
+    shown = redact(url.render_as_string(hide_password=True))
     detail = _driver_text(exc, url.password)
     low = detail.lower()
-    where = f"{url.host or 'localhost'}:{url.port}" if url.port else (url.host or "the server")
+    host = url.host or url.query.get("host") or "localhost"  # PostgreSQL: ?host=/socket/dir
+    where = f"{host}:{url.port}" if url.port else host
     if engine.dialect.name == "sqlite":
         if "not a database" in low or "malformed" in low or "encrypted" in low:
             return DatabaseError(f"{url.database} is not a SQLite database ({detail})",
@@ -223,7 +224,7 @@ def connection_error(engine: sqlalchemy.Engine, exc: BaseException) -> DatabaseE
         if any(n in low for n in needles):
             return DatabaseError(
                 f"cannot connect to {shown}: "
-                f"{message.format(where=where, host=url.host, detail=detail)}",
+                f"{message.format(where=where, host=host, detail=detail)}",
                 hint=hint)
     return DatabaseError(f"cannot connect to {shown}: {detail}",
                          hint="check the URL, the server and your credentials")
@@ -235,7 +236,7 @@ _CAUSES = (
      "the login was refused", "check the user name and password (export the variable the URL "
                               "names, if it has a ${VAR} placeholder)"),
     (("does not exist", "unknown database"), "{detail}",
-     "check the database name at the end of the URL"),
+     "check the user and database names in the URL"),
     (("could not translate host name", "name or service not known", "nodename nor servname",
       "unknown host", "name resolution"),
      "cannot resolve the host name {host}", "check the host name in the URL"),
@@ -250,8 +251,10 @@ def _driver_text(exc: BaseException, password: str | None) -> str:
     """The driver's first meaningful line, without SQLAlchemy's wrapper or the password."""
     inner = getattr(exc, "orig", None) or exc
     lines = [ln.strip() for ln in str(inner).splitlines() if ln.strip()]
-    text = next((ln for ln in lines if "failed:" in ln), lines[0] if lines else type(inner).__name__)
+    # libpq: 'connection to server at "h" (1.2.3.4), port 5432 failed: <the reason>'
+    text = next((ln for ln in lines if "failed:" in ln), lines[0] if lines else "")
     text = text.rsplit("failed: ", 1)[-1] if "failed: " in text else text
+    text = text or type(inner).__name__
     if password:
         text = text.replace(password, "***").replace(quote(password, safe=""), "***")
     return text

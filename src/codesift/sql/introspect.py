@@ -39,21 +39,22 @@ def introspect(engine: sqlalchemy.Engine, database_name: str, *, samples: bool =
                timeout_s: float = 5.0) -> Schema:
     """The schema of the default schema plus `schemas`; with `samples`, up to `max_samples`
     values of each text column of a table that has at most `max_distinct` distinct ones
-    (each sample query given `timeout_s`)."""
+    (each sample query given `timeout_s`). `samples=False` reads no row of any table."""
     try:
         inspector = sqlalchemy.inspect(engine)
         tables, text = _read_tables(engine, inspector, schemas or (), progress)
+        if not tables:
+            raise UsageError(f"the database {database_name!r} has no tables",
+                             hint="check that the URL names the right database, and the schemas")
+        if samples:
+            tables = add_samples(engine, tables, text, max_samples=max_samples,
+                                 max_distinct=max_distinct, timeout_s=timeout_s,
+                                 progress=progress)
     except sa_exc.OperationalError as exc:
         raise connection_error(engine, exc) from exc
     except sa_exc.DBAPIError as exc:
         raise DatabaseError(f"reading the schema of {database_name!r} failed: "
                             f"{_first_line(exc)}", hint="check the user's privileges") from exc
-    if not tables:
-        raise UsageError(f"the database {database_name!r} has no tables",
-                         hint="check the URL points at the right database (and --schema)")
-    if samples:
-        tables = add_samples(engine, tables, text, max_samples=max_samples,
-                             max_distinct=max_distinct, timeout_s=timeout_s, progress=progress)
     return Schema(database=database_name, dialect=dialect_of(engine.url.drivername + "://"),
                   tables=tuple(tables))
 
@@ -151,10 +152,11 @@ def _foreign_key(info: dict, default: str | None) -> ForeignKey:
 
 
 def _sqlite_comments(engine: sqlalchemy.Engine) -> dict[str, TableComments]:
-    # sqlite_master is metadata, not data: this runs with samples=False too.
+    # sqlite_master is metadata, not data: this runs with samples=False too. Views are
+    # left out: their first parenthesis is inside a query, not a column list.
     with engine.connect() as conn:
         rows = conn.exec_driver_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type IN ('table', 'view') "
+            "SELECT name, sql FROM sqlite_master WHERE type = 'table' "
             "AND sql IS NOT NULL").fetchall()
     return {name: parse_comments(sql) for name, sql in rows if "--" in sql}
 

@@ -21,7 +21,7 @@ from .statements import UnclosedError, split_statements
 EXAMPLE_SUFFIXES = (".json", ".jsonl", ".csv", ".sql")
 DOC_SUFFIXES = (".md", ".markdown", ".csv")
 SQL_KEYS = ("sql", "query")
-_QUESTION_PREFIX = re.compile(r"^(?:q|question)\s*[:.)-]\s*", re.IGNORECASE)
+_QUESTION_PREFIX = re.compile(r"^(?:q|question)\s*:\s*", re.IGNORECASE)
 
 
 # -- examples -----------------------------------------------------------------------------
