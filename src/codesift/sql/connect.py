@@ -12,7 +12,7 @@ import re
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import sqlalchemy
 from sqlalchemy import exc as sa_exc
@@ -209,7 +209,8 @@ def check_reachable(engine: sqlalchemy.Engine) -> None:
 def connection_error(engine: sqlalchemy.Engine, exc: BaseException) -> DatabaseError:
     """A driver's failure to connect as one line without the password, with a hint."""
     url = engine.url
-    shown = redact(url.render_as_string(hide_password=True))
+    # Unquoted for reading (?host=/run/postgresql); the password is already '***'.
+    shown = redact(unquote(url.render_as_string(hide_password=True)))
     detail = _driver_text(exc, url.password)
     low = detail.lower()
     host = url.host or url.query.get("host") or "localhost"  # PostgreSQL: ?host=/socket/dir
@@ -254,7 +255,7 @@ def _driver_text(exc: BaseException, password: str | None) -> str:
     # libpq: 'connection to server at "h" (1.2.3.4), port 5432 failed: <the reason>'
     text = next((ln for ln in lines if "failed:" in ln), lines[0] if lines else "")
     text = text.rsplit("failed: ", 1)[-1] if "failed: " in text else text
-    text = text or type(inner).__name__
+    text = re.sub(r"^(?:FATAL|ERROR):\s+", "", text) or type(inner).__name__
     if password:
         text = text.replace(password, "***").replace(quote(password, safe=""), "***")
     return text
