@@ -49,8 +49,9 @@ def normalise_url(url: str, cwd: str | os.PathLike | None = None) -> str:
 
 
 def expand_url(url: str, env: Mapping[str, str] | None = None) -> str:
-    """The URL SQLAlchemy opens: placeholders replaced from `env` (os.environ by default),
-    a file path as an absolute SQLite URL, `postgres[ql]://` with the psycopg driver."""
+    """The URL SQLAlchemy opens: placeholders replaced from `env` (os.environ by default;
+    a value in the password position is percent-encoded, so export the raw password), a file
+    path as an absolute SQLite URL, `postgres[ql]://` with the psycopg driver."""
     env = os.environ if env is None else env
     url = _substitute(url.strip(), env)
     url = normalise_url(url)
