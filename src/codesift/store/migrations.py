@@ -7,7 +7,7 @@ sqlite-utils' migrations and llm's embeddings_migrations).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -196,16 +196,22 @@ MIGRATIONS: tuple[Migration, ...] = (
     m005_llm_cache, m006_redactions, m007_chunk_rows_index, m008_file_kind)
 
 
-def apply_migrations(db: sqlite3.Connection) -> int:
-    """Bring the schema up to date; returns the resulting version (PRAGMA user_version)."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+def apply_migrations(db: sqlite3.Connection,
+                     migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Bring the schema up to date; returns the resulting version (PRAGMA user_version).
+    Other SQLite files (the `codesift sql` catalog) pass their own numbered list."""
+    while True:
+        # The version is read inside the write lock: two processes opening a new file at
+        # once must not both run migration 1.
         db.execute("BEGIN IMMEDIATE")
         try:
-            migration(db)
-            db.execute(f"PRAGMA user_version = {number}")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version >= len(migrations):
+                db.execute("COMMIT")
+                return len(migrations)
+            migrations[version](db)
+            db.execute(f"PRAGMA user_version = {version + 1}")
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
-    return len(MIGRATIONS)
