@@ -21,7 +21,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import spider_data  # noqa: E402
 
-from codesift.sql.examples import ExampleIndex, normalised_sql, skeleton, skeleton_similarity  # noqa: E402
+from codesift.sql.catalog import normalise_sql  # noqa: E402
+from codesift.sql.examples import ExampleIndex, skeleton, skeleton_similarity  # noqa: E402
 from codesift.sql.model import Example  # noqa: E402
 
 VARIANTS = {"plain question": dict(masked=False, skeletons=False),
@@ -49,7 +50,7 @@ def main() -> None:
     n = 0
     for db, qs in sorted(by_db.items()):
         index = ExampleIndex([Example(q.question, q.sql) for q in qs], schemas[db], embed)
-        norm = [normalised_sql(q.sql) for q in qs]
+        norm = [normalise_sql(q.sql) for q in qs]
         for i, q in enumerate(qs):
             gold = skeleton(q.sql)
             keep = lambda j, i=i: j != i and norm[j] != norm[i]  # noqa: E731

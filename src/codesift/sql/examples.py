@@ -169,9 +169,3 @@ def _overlap(a: str, b: str) -> float:
     ta, tb = Counter(iter_tokens(a.lower())), Counter(iter_tokens(b.lower()))
     inter = sum((ta & tb).values())
     return 2 * inter / ((sum(ta.values()) + sum(tb.values())) or 1)
-
-
-def normalised_sql(sql: str) -> str:
-    """For twins: whitespace collapsed, lower-cased outside quotes, no trailing `;`."""
-    parts = re.split(r"('(?:[^']|'')*'|\"[^\"]*\")", sql.strip().rstrip(";"))
-    return " ".join("".join(p if i % 2 else p.lower() for i, p in enumerate(parts)).split())
