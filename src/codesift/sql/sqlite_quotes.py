@@ -1,0 +1,84 @@
+"""SQLite's double-quote rule: `"x"` names a column when one is in scope, and is otherwise
+read as the string 'x'. Strings stay strings; a misspelt column in quotes is reported."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from codesift.errors import SqlCheckError
+from codesift.sql.model import Table
+
+__all__ = ["strings_for_quoted_names"]
+
+# Where a double-quoted string is what the author meant: matched against a column
+# (`name = "Bob"`, `LIKE "%a%"`, `IN ("a", "b")`, `BETWEEN "2010" AND "2012"`).
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike,
+                exp.Glob, exp.NullSafeEQ, exp.NullSafeNEQ)
+
+
+def strings_for_quoted_names(tree: exp.Expression, sql: str, tables: list[Table]) -> None:
+    """Turn each double-quoted name that is no column into the string SQLite reads, in place.
+
+    SQLite falls back to a string silently, so `SELECT "nam" FROM singer` runs and returns the
+    text 'nam' on every row. A string is accepted only where a value is compared with a column;
+    anywhere a column is expected (select list, GROUP BY, ORDER BY, a function argument, a join
+    condition between names, a comparison of two constants) the fallback is reported instead.
+    "In scope" is taken statement-wide: the columns of every table it reads and every alias."""
+    known = _known_names(tree, tables)
+    strings = [c for c in tree.find_all(exp.Column)
+               if _double_quoted(c, sql) and c.name.lower() not in known]
+    ids = {id(c) for c in strings}
+    for column in strings:
+        if not _compared_with_column(column, ids):
+            raise _misread(column)
+    for column in strings:
+        column.replace(exp.Literal.string(column.name))
+
+
+def _double_quoted(column: exp.Column, sql: str) -> bool:
+    # Only "x" falls back to a string; `x` and [x] are always names. sqlglot keeps no quote
+    # character, so read it from the text at the identifier's start offset.
+    ident = column.this
+    if column.table or not isinstance(ident, exp.Identifier) or not ident.quoted:
+        return False
+    start = ident.meta.get("start")
+    return start is None or sql[start:start + 1] == '"'
+
+
+def _known_names(tree: exp.Expression, tables: list[Table]) -> set[str]:
+    names = {c.name.lower() for t in tables for c in t.columns}
+    names |= {a.alias.lower() for a in tree.find_all(exp.Alias) if a.alias}
+    for alias in tree.find_all(exp.TableAlias):  # WITH c(a, b), AS t(a, b)
+        names |= {col.name.lower() for col in alias.columns}
+    return names
+
+
+def _compared_with_column(column: exp.Column, strings: set[int]) -> bool:
+    parent = column.parent
+    if isinstance(parent, _COMPARISONS):
+        other = parent.expression if parent.this is column else parent.this
+    elif isinstance(parent, exp.In) and parent.this is not column:
+        other = parent.this
+    elif isinstance(parent, exp.Between) and parent.this is not column:
+        other = parent.this
+    else:
+        return False
+    return other is not None and _has_column(other, strings)
+
+
+def _has_column(node: exp.Expression, strings: set[int]) -> bool:
+    """Whether the other side is not a constant: a real column, or an aggregate like count(*)."""
+    if any(id(c) not in strings for c in node.find_all(exp.Column)):
+        return True
+    return node.find(exp.AggFunc) is not None
+
+
+def _misread(column: exp.Column) -> SqlCheckError:
+    select = column.find_ancestor(exp.Select)
+    names = [t.name for t in select.find_all(exp.Table)
+             if t.find_ancestor(exp.Select) is select] if select else []
+    where = " or ".join(dict.fromkeys(names)) or "any table here"
+    name = column.name
+    return SqlCheckError(
+        f'"{name}" is no column of {where}: SQLite would read it as the string \'{name}\'',
+        hint=f"name a column of {where}, or write '{name}' in single quotes for a string")
