@@ -1,0 +1,228 @@
+"""Runs one generated query with the database itself refusing writes: the second guard, which
+holds even when check_sql was bypassed. SQLite: a read-only file handle with an authorizer;
+PostgreSQL: a READ ONLY transaction with a statement timeout, always rolled back."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import create_engine
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.pool import NullPool
+
+from codesift.errors import DatabaseError, SqlCheckError, UsageError
+from codesift.sql.denylist import is_denied
+from codesift.sql.statement import screen, strip_sql
+
+__all__ = ["Rows", "run_readonly", "explain"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    columns: tuple[str, ...]
+    rows: tuple[tuple, ...]
+    truncated: bool  # more rows than row_limit came back; only the first row_limit are kept
+    seconds: float
+
+
+def run_readonly(url: str, sql: str, *, row_limit: int = 1000,
+                 timeout_s: float = 10.0) -> Rows:
+    """At most `row_limit` rows of one read-only query, stopped after `timeout_s`."""
+    return _dispatch(url, strip_sql(sql), row_limit, timeout_s)
+
+
+def explain(url: str, sql: str, *, timeout_s: float = 10.0) -> None:
+    """Have the database plan the query, under the same guard; raises when it cannot."""
+    _dispatch(url, strip_sql(sql), None, timeout_s)
+
+
+def _dispatch(url: str, sql: str, row_limit: int | None, timeout_s: float) -> Rows:
+    parsed = _parse_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite(_sqlite_path(parsed), sql, row_limit, timeout_s)
+    # The server enforces READ ONLY, but not against functions that act outside the
+    # transaction (pg_terminate_backend, dblink, ...) or statements that are no query (DO,
+    # CALL, COPY TO a file): those are screened here, as check_sql screens them.
+    screen(sql, "postgres")
+    return _postgres(_psycopg(parsed), sql, row_limit, timeout_s)
+
+
+def _parse_url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except sa_exc.ArgumentError as exc:
+        raise UsageError(f"not a database URL: {url!r}",
+                         hint="sqlite:////abs/path.db or postgresql://user@host/db") from exc
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise UsageError(f"unsupported database: {parsed.get_backend_name()}",
+                         hint="codesift sql runs on SQLite and PostgreSQL")
+    return parsed
+
+
+# --- SQLite ------------------------------------------------------------------------------
+
+# Everything a SELECT needs; every other action (writes, ATTACH, PRAGMA, transactions,
+# CREATE TEMP ..., the whole list in sqlite3's docs) is denied while the statement compiles.
+_SQLITE_ALLOWED = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
+                   sqlite3.SQLITE_RECURSIVE}
+_SQLITE_ACTIONS = {getattr(sqlite3, n): n.removeprefix("SQLITE_") for n in dir(sqlite3)
+                   if n.startswith("SQLITE_") and n[7:].isupper() and "LIMIT" not in n
+                   and n not in ("SQLITE_OK", "SQLITE_DENY", "SQLITE_IGNORE")}
+_PROGRESS_STEPS = 10_000  # VM instructions between clock checks: microseconds apart
+
+
+def _sqlite_path(url: URL) -> Path:
+    if not url.database or url.database == ":memory:":
+        raise UsageError(f"no SQLite file in {url.render_as_string()}",
+                         hint="sqlite:////abs/path.db (four slashes for an absolute path)")
+    return Path(url.database)
+
+
+def _sqlite(path: Path, sql: str, row_limit: int | None, timeout_s: float) -> Rows:
+    denied: list[str] = []
+    deadline = time.monotonic() + timeout_s
+    conn = _sqlite_open(path)
+    try:
+        conn.set_authorizer(_authorizer(denied))
+        conn.set_progress_handler(lambda: time.monotonic() > deadline, _PROGRESS_STEPS)
+        return _sqlite_fetch(conn, sql, row_limit)
+    except sqlite3.Error as exc:
+        raise _sqlite_error(exc, denied, timeout_s) from exc
+    finally:
+        conn.close()
+
+
+def _sqlite_fetch(conn: sqlite3.Connection, sql: str, row_limit: int | None) -> Rows:
+    started = time.monotonic()
+    if row_limit is None:
+        # Compiling the plan runs the authorizer over the query as running it would.
+        conn.execute("EXPLAIN QUERY PLAN " + sql).fetchall()
+        return Rows((), (), False, time.monotonic() - started)
+    cursor = conn.execute(sql)
+    columns = tuple(d[0] for d in cursor.description or ())
+    return _rows(columns, cursor.fetchmany, row_limit, started)
+
+
+def _sqlite_open(path: Path) -> sqlite3.Connection:
+    # mode=ro never creates a missing file, and refuses writes below the authorizer too.
+    uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
+    if not path.is_file():
+        raise DatabaseError(f"no SQLite database at {path}")
+    try:
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None)  # no implicit BEGIN
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"cannot open SQLite database {path}: {exc}") from exc
+    conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+    if hasattr(conn, "enable_load_extension"):  # absent when Python was built without it
+        conn.enable_load_extension(False)
+    return conn
+
+
+def _authorizer(denied: list[str]) -> Callable[..., int]:
+    def authorize(action: int, arg1: str | None, arg2: str | None, _db: str | None,
+                  _trigger: str | None) -> int:
+        if action == sqlite3.SQLITE_FUNCTION and arg2 and is_denied(arg2):
+            denied.append(f"function {arg2}")
+            return sqlite3.SQLITE_DENY
+        if action in _SQLITE_ALLOWED:
+            return sqlite3.SQLITE_OK
+        what = " ".join(a for a in (arg1, arg2) if a)
+        denied.append(f"{_SQLITE_ACTIONS.get(action, action)} {what}".strip())
+        return sqlite3.SQLITE_DENY
+    return authorize
+
+
+def _sqlite_error(exc: sqlite3.Error, denied: list[str], timeout_s: float) -> Exception:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if denied:
+        return SqlCheckError(f"refused by the read-only guard: {denied[0]}")
+    if code == sqlite3.SQLITE_INTERRUPT:
+        return DatabaseError(f"timed out after {timeout_s:g} s",
+                             hint="make the query cheaper, or raise the timeout")
+    # SQLITE_ERROR is SQLite's "bad SQL" (no such column, syntax); several statements
+    # surface as ProgrammingError. Anything else (busy, I/O, corrupt) is the database's.
+    if code == sqlite3.SQLITE_ERROR or isinstance(exc, sqlite3.ProgrammingError):
+        return SqlCheckError(_one_line(exc))
+    return DatabaseError(f"SQLite failed: {_one_line(exc)}")
+
+
+# --- PostgreSQL --------------------------------------------------------------------------
+
+def _psycopg(url: URL) -> URL:
+    # postgresql:// means psycopg2 to SQLAlchemy; psycopg 3 is the driver installed.
+    return url.set(drivername="postgresql+psycopg") if url.drivername == "postgresql" else url
+
+
+def _postgres(url: URL, sql: str, row_limit: int | None, timeout_s: float) -> Rows:
+    """The query in a READ ONLY transaction under statement_timeout, rolled back after.
+
+    Several statements cannot slip in: screen() parsed exactly one, and SQLAlchemy's
+    exec_driver_sql without parameters hands psycopg one string (which would otherwise
+    run a;b through the simple protocol)."""
+    ms = max(1, int(timeout_s * 1000))
+    engine = create_engine(url, poolclass=NullPool,  # no session outlives the call
+                           connect_args={"connect_timeout": max(2, math.ceil(timeout_s))})
+    try:
+        with engine.connect() as conn:
+            try:
+                conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+                conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
+                conn.exec_driver_sql(f"SET LOCAL idle_in_transaction_session_timeout = {ms}")
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}")
+                return _postgres_fetch(conn, sql, row_limit)
+            finally:
+                conn.rollback()
+    except sa_exc.DBAPIError as exc:
+        raise _postgres_error(exc, url, timeout_s) from exc
+    finally:
+        engine.dispose()
+
+
+def _postgres_fetch(conn: Connection, sql: str, row_limit: int | None) -> Rows:
+    started = time.monotonic()
+    if row_limit is None:
+        conn.exec_driver_sql("EXPLAIN " + sql).fetchall()
+        return Rows((), (), False, time.monotonic() - started)
+    result = conn.exec_driver_sql(sql)
+    if not result.returns_rows:
+        return Rows((), (), False, time.monotonic() - started)
+    return _rows(tuple(result.keys()), result.fetchmany, row_limit, started)
+
+
+def _postgres_error(exc: sa_exc.DBAPIError, url: URL, timeout_s: float) -> Exception:
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or ""
+    diag = getattr(orig, "diag", None)
+    text = (getattr(diag, "message_primary", None) or _one_line(orig or exc)).strip()
+    if state == "57014":  # query_canceled: statement_timeout fired
+        return DatabaseError(f"timed out after {timeout_s:g} s",
+                             hint="make the query cheaper, or raise the timeout")
+    if state == "25006":  # read_only_sql_transaction
+        return SqlCheckError(f"refused by the read-only guard: {text}")
+    if state[:2] in ("42", "22", "21", "0A"):  # bad SQL, bad data, cardinality, unsupported
+        return SqlCheckError(text)
+    if not state or state.startswith("08") or isinstance(exc, sa_exc.OperationalError):
+        where = url.render_as_string(hide_password=True)
+        return DatabaseError(f"cannot query PostgreSQL at {where}: {text}")
+    return DatabaseError(f"PostgreSQL failed ({state}): {text}")
+
+
+# --- both --------------------------------------------------------------------------------
+
+def _rows(columns: tuple[str, ...], fetchmany: Callable[[int], list], row_limit: int,
+          started: float) -> Rows:
+    """One row more than the limit is fetched, to know whether there were more."""
+    rows = fetchmany(row_limit + 1)
+    return Rows(columns, tuple(tuple(r) for r in rows[:row_limit]), len(rows) > row_limit,
+                time.monotonic() - started)
+
+
+def _one_line(exc: object) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
