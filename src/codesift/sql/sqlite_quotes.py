@@ -3,6 +3,8 @@ read as the string 'x'. Strings stay strings; a misspelt column in quotes is rep
 
 from __future__ import annotations
 
+import difflib
+
 from sqlglot import exp
 
 from codesift.errors import SqlCheckError
@@ -14,22 +16,28 @@ __all__ = ["strings_for_quoted_names"]
 # (`name = "Bob"`, `LIKE "%a%"`, `IN ("a", "b")`, `BETWEEN "2010" AND "2012"`).
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike,
                 exp.Glob, exp.NullSafeEQ, exp.NullSafeNEQ)
+# difflib's ratio above which a string reads as a misspelt column: "ag" for age (0.8),
+# "stadium_i" for stadium_id. No double-quoted value in Spider's dev gold comes near 0.75.
+_TYPO_CUTOFF = 0.8
 
 
 def strings_for_quoted_names(tree: exp.Expression, sql: str, tables: list[Table]) -> None:
     """Turn each double-quoted name that is no column into the string SQLite reads, in place.
 
     SQLite falls back to a string silently, so `SELECT "nam" FROM singer` runs and returns the
-    text 'nam' on every row. A string is accepted only where a value is compared with a column;
-    anywhere a column is expected (select list, GROUP BY, ORDER BY, a function argument, a join
-    condition between names, a comparison of two constants) the fallback is reported instead.
-    "In scope" is taken statement-wide: the columns of every table it reads and every alias."""
+    text 'nam' on every row. A string is accepted only where a value is compared with a column
+    of the same row (`name = "Bob"`); anywhere a column is expected (select list, GROUP BY,
+    ORDER BY, a function argument, a comparison of two constants or with a subquery's value)
+    the fallback is reported instead, and so is a string one typo away from a column in scope
+    (`a != "colum_b"`): values rarely spell a column, and 'x' in single quotes says a string
+    plainly. "In scope" is taken statement-wide: the columns of every table it reads and
+    every alias."""
     known = _known_names(tree, tables)
     strings = [c for c in tree.find_all(exp.Column)
                if _double_quoted(c, sql) and c.name.lower() not in known]
     ids = {id(c) for c in strings}
     for column in strings:
-        if not _compared_with_column(column, ids):
+        if not _compared_with_column(column, ids) or _close_to(column.name, known):
             raise _misread(column)
     for column in strings:
         column.replace(exp.Literal.string(column.name))
@@ -63,14 +71,21 @@ def _compared_with_column(column: exp.Column, strings: set[int]) -> bool:
         other = parent.this
     else:
         return False
-    return other is not None and _has_column(other, strings)
+    return other is not None and _has_column(other, strings,
+                                             column.find_ancestor(exp.Select))
 
 
-def _has_column(node: exp.Expression, strings: set[int]) -> bool:
-    """Whether the other side is not a constant: a real column, or an aggregate like count(*)."""
-    if any(id(c) not in strings for c in node.find_all(exp.Column)):
+def _has_column(node: exp.Expression, strings: set[int], select: exp.Select | None) -> bool:
+    """Whether the other side varies with the row: a column, or an aggregate like count(*),
+    of the query the string is in (a subquery's columns give one value, like a constant)."""
+    if any(id(c) not in strings and c.find_ancestor(exp.Select) is select
+           for c in node.find_all(exp.Column)):
         return True
-    return node.find(exp.AggFunc) is not None
+    return any(a.find_ancestor(exp.Select) is select for a in node.find_all(exp.AggFunc))
+
+
+def _close_to(name: str, known: set[str]) -> bool:
+    return bool(difflib.get_close_matches(name.lower(), known, n=1, cutoff=_TYPO_CUTOFF))
 
 
 def _misread(column: exp.Column) -> SqlCheckError:

@@ -131,7 +131,37 @@ def _check_columns(tree: exp.Expression, schema: Schema) -> list[tuple[str, str]
         raise _column_error(tree, schema, str(exc)) from exc
     except SqlglotError as exc:
         raise SqlCheckError(f"could not check the column names: {_first_line(exc)}") from exc
+    stray = _unresolved_in_having(qualified)
+    if stray is not None:
+        raise _having_error(tree, stray, schema)
     return _columns_read(qualified, schema)
+
+
+def _unresolved_in_having(qualified: exp.Expression) -> exp.Column | None:
+    """A HAVING column qualify() left bare: it resolved to nothing.
+
+    sqlglot leaves bare HAVING names out of its validation, since they may be select
+    aliases; qualify() has by then expanded those, so a bare one that is no alias is unknown."""
+    for column in qualified.find_all(exp.Column):
+        if column.table or not isinstance(column.this, exp.Identifier):
+            continue
+        clause = column.find_ancestor(exp.Having, exp.Select)
+        if isinstance(clause, exp.Having):
+            select = clause.find_ancestor(exp.Select)
+            if select is None or column.name not in select.named_selects:
+                return column
+    return None
+
+
+def _having_error(tree: exp.Expression, stray: exp.Column, schema: Schema) -> SqlCheckError:
+    # The qualified copy has normalized names; the original node (same offset) has the SQL's.
+    start = stray.this.meta.get("start")
+    for scope in traverse_scope(tree):
+        for column in scope.expression.find_all(exp.Column):
+            if column.this.meta.get("start") == start and start is not None \
+                    and column.find_ancestor(exp.Select) is scope.expression:
+                return _describe(column, scope, schema, ambiguous=False)
+    return SqlCheckError(f"unknown column {stray.name}")
 
 
 def _mapping(schema: Schema) -> dict[str, dict[str, dict[str, str]]]:
