@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 from sqlalchemy import create_engine
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
 from codesift.errors import DatabaseError, SqlCheckError, UsageError
@@ -72,9 +73,15 @@ def _parse_url(url: str) -> URL:
 # CREATE TEMP ..., the whole list in sqlite3's docs) is denied while the statement compiles.
 _SQLITE_ALLOWED = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
                    sqlite3.SQLITE_RECURSIVE}
-_SQLITE_ACTIONS = {getattr(sqlite3, n): n.removeprefix("SQLITE_") for n in dir(sqlite3)
-                   if n.startswith("SQLITE_") and n[7:].isupper() and "LIMIT" not in n
-                   and n not in ("SQLITE_OK", "SQLITE_DENY", "SQLITE_IGNORE")}
+# Authorizer action codes share values with result codes in sqlite3's namespace (9 is both
+# SQLITE_DELETE and SQLITE_INTERRUPT), so the names for messages are listed, not scanned.
+_SQLITE_ACTIONS = {getattr(sqlite3, f"SQLITE_{n}"): n.replace("_", " ") for n in (
+    "CREATE_INDEX", "CREATE_TABLE", "CREATE_TEMP_INDEX", "CREATE_TEMP_TABLE",
+    "CREATE_TEMP_TRIGGER", "CREATE_TEMP_VIEW", "CREATE_TRIGGER", "CREATE_VIEW", "DELETE",
+    "DROP_INDEX", "DROP_TABLE", "DROP_TEMP_INDEX", "DROP_TEMP_TABLE", "DROP_TEMP_TRIGGER",
+    "DROP_TEMP_VIEW", "DROP_TRIGGER", "DROP_VIEW", "INSERT", "PRAGMA", "TRANSACTION",
+    "UPDATE", "ATTACH", "DETACH", "ALTER_TABLE", "REINDEX", "ANALYZE", "CREATE_VTABLE",
+    "DROP_VTABLE", "SAVEPOINT") if hasattr(sqlite3, f"SQLITE_{n}")}
 _PROGRESS_STEPS = 10_000  # VM instructions between clock checks: microseconds apart
 
 
@@ -148,6 +155,8 @@ def _sqlite_error(exc: sqlite3.Error, denied: list[str], timeout_s: float) -> Ex
                              hint="make the query cheaper, or raise the timeout")
     # SQLITE_ERROR is SQLite's "bad SQL" (no such column, syntax); several statements
     # surface as ProgrammingError. Anything else (busy, I/O, corrupt) is the database's.
+    if isinstance(exc, sqlite3.ProgrammingError) and "one statement" in str(exc):
+        return SqlCheckError("only one statement may run: SQLite found more after the first")
     if code == sqlite3.SQLITE_ERROR or isinstance(exc, sqlite3.ProgrammingError):
         return SqlCheckError(_one_line(exc))
     return DatabaseError(f"SQLite failed: {_one_line(exc)}")
@@ -161,56 +170,66 @@ def _psycopg(url: URL) -> URL:
 
 
 def _postgres(url: URL, sql: str, row_limit: int | None, timeout_s: float) -> Rows:
-    """The query in a READ ONLY transaction under statement_timeout, rolled back after.
+    """The query in a READ ONLY transaction under statement_timeout, always rolled back.
 
-    Several statements cannot slip in: screen() parsed exactly one, and SQLAlchemy's
-    exec_driver_sql without parameters hands psycopg one string (which would otherwise
-    run a;b through the simple protocol)."""
+    The statement goes to psycopg as a prepared statement: the extended protocol, on which
+    the server itself refuses `a; b` ("cannot insert multiple commands into a prepared
+    statement"), on top of screen() having parsed exactly one; and with no parameters,
+    psycopg leaves `%` in LIKE '%a%' alone."""
     ms = max(1, int(timeout_s * 1000))
     engine = create_engine(url, poolclass=NullPool,  # no session outlives the call
                            connect_args={"connect_timeout": max(2, math.ceil(timeout_s))})
     try:
         with engine.connect() as conn:
+            raw = conn.connection.driver_connection  # psycopg's; its first execute BEGINs
             try:
-                conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-                conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
-                conn.exec_driver_sql(f"SET LOCAL idle_in_transaction_session_timeout = {ms}")
-                conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}")
-                return _postgres_fetch(conn, sql, row_limit)
+                with raw.cursor() as cursor:
+                    for setting in ("SET TRANSACTION READ ONLY",
+                                    f"SET LOCAL statement_timeout = {ms}",
+                                    f"SET LOCAL lock_timeout = {ms}",
+                                    f"SET LOCAL idle_in_transaction_session_timeout = {ms}"):
+                        cursor.execute(setting)
+                    return _postgres_fetch(cursor, sql, row_limit)
             finally:
-                conn.rollback()
-    except sa_exc.DBAPIError as exc:
+                raw.rollback()
+    except sa_exc.DBAPIError as exc:  # connecting, through SQLAlchemy
+        raise _postgres_error(exc.orig or exc, url, timeout_s) from exc
+    except psycopg.Error as exc:  # the statements, through psycopg's cursor
         raise _postgres_error(exc, url, timeout_s) from exc
     finally:
         engine.dispose()
 
 
-def _postgres_fetch(conn: Connection, sql: str, row_limit: int | None) -> Rows:
+def _postgres_fetch(cursor: psycopg.Cursor, sql: str, row_limit: int | None) -> Rows:
     started = time.monotonic()
     if row_limit is None:
-        conn.exec_driver_sql("EXPLAIN " + sql).fetchall()
+        cursor.execute("EXPLAIN " + sql, prepare=True)
+        cursor.fetchall()
         return Rows((), (), False, time.monotonic() - started)
-    result = conn.exec_driver_sql(sql)
-    if not result.returns_rows:
+    cursor.execute(sql, prepare=True)
+    if cursor.description is None:
         return Rows((), (), False, time.monotonic() - started)
-    return _rows(tuple(result.keys()), result.fetchmany, row_limit, started)
+    return _rows(tuple(d.name for d in cursor.description), cursor.fetchmany, row_limit,
+                 started)
 
 
-def _postgres_error(exc: sa_exc.DBAPIError, url: URL, timeout_s: float) -> Exception:
-    orig = exc.orig
-    state = getattr(orig, "sqlstate", None) or ""
-    diag = getattr(orig, "diag", None)
-    text = (getattr(diag, "message_primary", None) or _one_line(orig or exc)).strip()
+def _postgres_error(exc: BaseException, url: URL, timeout_s: float) -> Exception:
+    state = getattr(exc, "sqlstate", None) or ""
+    diag = getattr(exc, "diag", None)
+    text = (getattr(diag, "message_primary", None) or _one_line(exc)).strip()
     if state == "57014":  # query_canceled: statement_timeout fired
         return DatabaseError(f"timed out after {timeout_s:g} s",
                              hint="make the query cheaper, or raise the timeout")
     if state == "25006":  # read_only_sql_transaction
         return SqlCheckError(f"refused by the read-only guard: {text}")
-    if state[:2] in ("42", "22", "21", "0A"):  # bad SQL, bad data, cardinality, unsupported
+    # bad SQL or access (42), bad data (22), cardinality (21), unsupported (0A), and
+    # parameters the statement wants but never gets ($1: 08P01)
+    if state[:2] in ("42", "22", "21", "0A") or state == "08P01":
         return SqlCheckError(text)
-    if not state or state.startswith("08") or isinstance(exc, sa_exc.OperationalError):
+    if not state or state.startswith("08"):
         where = url.render_as_string(hide_password=True)
-        return DatabaseError(f"cannot query PostgreSQL at {where}: {text}")
+        return DatabaseError(f"cannot reach PostgreSQL at {where}: "
+                             f"{text.removeprefix('connection failed: ')}")
     return DatabaseError(f"PostgreSQL failed ({state}): {text}")
 
 
