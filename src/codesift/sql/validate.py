@@ -167,8 +167,7 @@ def _having_error(tree: exp.Expression, stray: exp.Column, schema: Schema) -> Sq
 def _mapping(schema: Schema) -> dict[str, dict[str, dict[str, str]]]:
     """{schema: {table: {column: type}}}, names normalized as qualify() normalizes the SQL's."""
     def norm(name: str) -> str:
-        ident = exp.Identifier(this=name, quoted=True)
-        return normalize_identifiers(ident, dialect=schema.dialect).name
+        return _norm(name, schema.dialect)
 
     out: dict[str, dict[str, dict[str, str]]] = {}
     for t in schema.tables:
@@ -229,22 +228,37 @@ def _describe(column: exp.Column, scope: Scope, schema: Schema, *,
         if source is None:
             return SqlCheckError(f"unknown table or alias {column.table} in {column.sql()}")
         label, names = _source_columns(column.table, source, schema)
-        return SqlCheckError(f"unknown column {column.table}.{name}; {label} has: "
-                             f"{_listing(names, name)}")
+        return _unknown(f"{column.table}.{name}", [(label, names)], column, schema.dialect)
     sources = {alias: _source_columns(alias, src, schema)
                for alias, (_, src) in scope.selected_sources.items()}
+    wanted = normalize_identifiers(column.this.copy(), dialect=schema.dialect).name
     holders = [label for label, names in sources.values()
-               if name.lower() in map(str.lower, names)]
+               if any(_norm(n, schema.dialect) == wanted for n in names)]
     # sqlglot reports an ambiguous name as one it "could not resolve"
     if ambiguous or len(holders) > 1:
         return SqlCheckError(f"ambiguous column {name}: {' and '.join(holders)} both have it",
                              hint=f"qualify it: alias.{name}")
-    if len(sources) == 1:
-        (alias, (label, names)), = sources.items()
-        return SqlCheckError(f"unknown column {alias}.{name}; {label} has: "
-                             f"{_listing(names, name)}")
-    have = "; ".join(f"{label} has: {_listing(names, name)}" for label, names in sources.values())
-    return SqlCheckError(f"unknown column {name}; {have or 'no table is in scope'}")
+    ref = f"{next(iter(sources))}.{name}" if len(sources) == 1 else name
+    return _unknown(ref, list(sources.values()), column, schema.dialect)
+
+
+def _unknown(ref: str, sources: list[tuple[str, list[str]]], column: exp.Column,
+             dialect: str) -> SqlCheckError:
+    """"unknown column singer.nam; singer has: id, name", saying so when only case differs
+    in a dialect that folds unquoted names (PostgreSQL's Name is name)."""
+    name = column.name
+    have = "; ".join(f"{label} has: {_listing(names, name)}" for label, names in sources)
+    exact = next((n for _, names in sources for n in names if n.lower() == name.lower()), None)
+    if exact is not None and not column.this.quoted:
+        folded = normalize_identifiers(column.this.copy(), dialect=dialect).name
+        return SqlCheckError(f'unknown column {ref}: unquoted it reads as {folded}, write '
+                             f'"{exact}"; {have}')
+    return SqlCheckError(f"unknown column {ref}; {have or 'no table is in scope'}")
+
+
+def _norm(name: str, dialect: str) -> str:
+    """A schema name as qualify() compares it: exact, unless the dialect ignores case."""
+    return normalize_identifiers(exp.Identifier(this=name, quoted=True), dialect=dialect).name
 
 
 def _source_columns(alias: str, source: exp.Table | Scope | None,
