@@ -393,6 +393,11 @@ def test_run_readonly_sqlite_rows_and_row_limit(sqlite_url):
     assert len(rows.rows) == 4 and not rows.truncated
 
 
+def test_sqlite_empty_result_keeps_its_columns(sqlite_url):
+    empty = run_readonly(sqlite_url, "SELECT Name, Age FROM singer WHERE Age > 1000")
+    assert empty.columns == ("Name", "Age") and empty.rows == () and not empty.truncated
+
+
 def test_sqlite_long_query_stops_at_the_timeout(sqlite_url):
     long = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
             "WHERE x < 1000000000) SELECT count(*) FROM c")
@@ -475,6 +480,17 @@ def test_run_readonly_postgres_rows_and_row_limit(pg_url):
     rows = run_readonly(pg_url.replace("postgresql://", "postgresql+psycopg://"),
                         "SELECT name FROM singer", row_limit=10)
     assert len(rows.rows) == 4 and not rows.truncated
+
+
+def test_postgres_row_limit_stops_the_server_early(pg_url):
+    # 10^10 rows cannot all come over before the timeout: only streaming row by row and
+    # cancelling past the limit returns at all.
+    rows = run_readonly(pg_url, "SELECT a.g FROM generate_series(1, 100000) AS a(g) "
+                                "CROSS JOIN generate_series(1, 100000) AS b(g)",
+                        row_limit=3, timeout_s=30)
+    assert len(rows.rows) == 3 and rows.truncated
+    empty = run_readonly(pg_url, "SELECT name, age FROM singer WHERE age > 1000")
+    assert empty.columns == ("name", "age") and empty.rows == () and not empty.truncated
 
 
 def test_postgres_long_query_stops_at_statement_timeout(pg_url):

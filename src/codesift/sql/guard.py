@@ -4,6 +4,7 @@ PostgreSQL: a READ ONLY transaction with a statement timeout, always rolled back
 
 from __future__ import annotations
 
+import itertools
 import math
 import sqlite3
 import time
@@ -114,7 +115,7 @@ def _sqlite_fetch(conn: sqlite3.Connection, sql: str, row_limit: int | None) -> 
         return Rows((), (), False, time.monotonic() - started)
     cursor = conn.execute(sql)
     columns = tuple(d[0] for d in cursor.description or ())
-    return _rows(columns, cursor.fetchmany, row_limit, started)
+    return _rows(columns, cursor.fetchmany(row_limit + 1), row_limit, started)
 
 
 def _sqlite_open(path: Path) -> sqlite3.Connection:
@@ -165,17 +166,17 @@ def _sqlite_error(exc: sqlite3.Error, denied: list[str], timeout_s: float) -> Ex
 # --- PostgreSQL --------------------------------------------------------------------------
 
 def _psycopg(url: URL) -> URL:
-    # postgresql:// means psycopg2 to SQLAlchemy; psycopg 3 is the driver installed.
-    return url.set(drivername="postgresql+psycopg") if url.drivername == "postgresql" else url
+    # postgresql:// means psycopg2 to SQLAlchemy; the cursor calls below are psycopg 3's.
+    return url.set(drivername="postgresql+psycopg")
 
 
 def _postgres(url: URL, sql: str, row_limit: int | None, timeout_s: float) -> Rows:
     """The query in a READ ONLY transaction under statement_timeout, always rolled back.
 
-    The statement goes to psycopg as a prepared statement: the extended protocol, on which
-    the server itself refuses `a; b` ("cannot insert multiple commands into a prepared
-    statement"), on top of screen() having parsed exactly one; and with no parameters,
-    psycopg leaves `%` in LIKE '%a%' alone."""
+    psycopg's stream() sends the statement over the extended protocol, on which the server
+    itself refuses `a; b` ("cannot insert multiple commands into a prepared statement"), on
+    top of screen() having parsed exactly one; and with no parameters, psycopg leaves `%` in
+    LIKE '%a%' alone (SQLAlchemy's exec_driver_sql would hand it over as a placeholder)."""
     ms = max(1, int(timeout_s * 1000))
     engine = create_engine(url, poolclass=NullPool,  # no session outlives the call
                            connect_args={"connect_timeout": max(2, math.ceil(timeout_s))})
@@ -203,14 +204,20 @@ def _postgres(url: URL, sql: str, row_limit: int | None, timeout_s: float) -> Ro
 def _postgres_fetch(cursor: psycopg.Cursor, sql: str, row_limit: int | None) -> Rows:
     started = time.monotonic()
     if row_limit is None:
-        cursor.execute("EXPLAIN " + sql, prepare=True)
-        cursor.fetchall()
+        for _ in cursor.stream("EXPLAIN " + sql):
+            pass
         return Rows((), (), False, time.monotonic() - started)
-    cursor.execute(sql, prepare=True)
-    if cursor.description is None:
-        return Rows((), (), False, time.monotonic() - started)
-    return _rows(tuple(d.name for d in cursor.description), cursor.fetchmany, row_limit,
-                 started)
+    # Row by row: the server stops producing once the limit is passed, where execute()
+    # would first bring every row over.
+    stream = cursor.stream(sql)
+    try:
+        rows = list(itertools.islice(stream, row_limit + 1))
+    finally:
+        stream.close()  # psycopg cancels the rest of the query
+    if not rows:  # stream() sets no description without a row; ask for the shape alone
+        cursor.execute(f"SELECT * FROM ({sql}) AS codesift_query LIMIT 0", prepare=True)
+    columns = tuple(d.name for d in cursor.description or ())
+    return _rows(columns, rows, row_limit, started)
 
 
 def _postgres_error(exc: BaseException, url: URL, timeout_s: float) -> Exception:
@@ -235,10 +242,8 @@ def _postgres_error(exc: BaseException, url: URL, timeout_s: float) -> Exception
 
 # --- both --------------------------------------------------------------------------------
 
-def _rows(columns: tuple[str, ...], fetchmany: Callable[[int], list], row_limit: int,
-          started: float) -> Rows:
-    """One row more than the limit is fetched, to know whether there were more."""
-    rows = fetchmany(row_limit + 1)
+def _rows(columns: tuple[str, ...], rows: list, row_limit: int, started: float) -> Rows:
+    """`rows` holds one more than the limit when there were more."""
     return Rows(columns, tuple(tuple(r) for r in rows[:row_limit]), len(rows) > row_limit,
                 time.monotonic() - started)
 

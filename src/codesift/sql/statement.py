@@ -1,5 +1,5 @@
-"""One generated SQL statement, parsed and screened: it must be a single read-only query that
-calls no denylisted function. Shared by validate.py (before EXPLAIN) and guard.py (before running)."""
+"""One generated SQL statement, parsed and screened: a single read-only query that calls no
+denylisted function. Shared by validate.py (static checks) and guard.py (before running)."""
 
 from __future__ import annotations
 
