@@ -193,6 +193,44 @@ def test_postgres_case_folding_is_explained():
                               'write "Name"; customer has: id, Name')
 
 
+SHOP = Schema("shop", "postgres", (
+    Table("orders", (Column("id"), Column("customer_id"), Column("total"),
+                     Column("created_at"), Column("meta"))),
+    Table("customers", (Column("id"), Column("name"), Column("city")))))
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT id, total::numeric(10,2) FROM orders WHERE created_at >= now() - INTERVAL '30 days'",
+    "SELECT date_trunc('month', created_at) AS m, sum(total) FROM orders GROUP BY 1 ORDER BY m",
+    "SELECT DISTINCT ON (customer_id) customer_id, total FROM orders "
+    "ORDER BY customer_id, created_at DESC",
+    "SELECT c.name, count(*) FILTER (WHERE o.total > 100) FROM customers AS c "
+    "JOIN orders AS o ON o.customer_id = c.id GROUP BY c.name",
+    "SELECT meta->>'channel' AS channel, count(*) FROM orders GROUP BY 1",
+    "SELECT id, rank() OVER (PARTITION BY customer_id ORDER BY total DESC) AS r FROM orders",
+    "SELECT c.name, x.total FROM customers AS c CROSS JOIN LATERAL (SELECT total FROM orders "
+    "AS o WHERE o.customer_id = c.id ORDER BY total DESC LIMIT 1) AS x",
+    "SELECT d::date, count(o.id) FROM generate_series('2024-01-01'::date, '2024-01-31', "
+    "'1 day') AS d LEFT JOIN orders AS o ON o.created_at::date = d::date GROUP BY 1",
+    "SELECT c.city, percentile_cont(0.5) WITHIN GROUP (ORDER BY o.total) FROM customers AS c "
+    "JOIN orders AS o ON o.customer_id = c.id GROUP BY c.city",
+    "SELECT x FROM (VALUES (1), (2)) AS v(x)",
+    "SELECT 1",
+])
+def test_postgres_idioms_pass(sql):
+    check_sql(sql, SHOP)
+
+
+def test_sqlite_rowid_is_a_column_no_schema_lists(sqlite_url):
+    check_sql("SELECT rowid, Name FROM singer WHERE _rowid_ > 1", SQLITE,
+              explain=lambda s: explain(sqlite_url, s))
+
+
+def test_join_using_an_unknown_column():
+    with pytest.raises(SqlCheckError, match=r"^unknown column idx in JOIN ... USING"):
+        check_sql("SELECT name FROM customers JOIN orders USING (idx)", SHOP)
+
+
 def test_schema_qualified_tables():
     schema = Schema("shop", "postgres", (
         Table("orders", (Column("id"), Column("total")), schema="sales"),

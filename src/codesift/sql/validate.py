@@ -28,6 +28,7 @@ _DEFAULT_DB = "codesift_default_schema"
 _CULPRIT = re.compile(r"Column '(?P<a>[^']+)' could not be resolved(?: for table: '(?P<t>[^']+)')?"
                       r"|Unknown column: (?P<b>\S+)|Ambiguous column '(?P<c>[^']+)'")
 _MAX_LISTED = 40
+_ROWIDS = frozenset({"rowid", "oid", "_rowid_"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,7 @@ def check_sql(sql: str, schema: Schema, *,
     tables = _resolve_tables(work, schema)
     if schema.dialect == "sqlite":
         strings_for_quoted_names(work, text, tables)
+        _set_rowids_aside(work, tables)
     columns = _check_columns(work, schema)
     if explain is not None:
         _explain(explain, text)
@@ -116,6 +118,15 @@ def _unknown_table(node: exp.Table, schema: Schema) -> SqlCheckError:
     name = ".".join(p for p in (node.text("db"), node.name) if p)
     keys = [t.key for t in schema.tables]
     return SqlCheckError(f"unknown table {name}; tables: {_listing(keys, name)}")
+
+
+def _set_rowids_aside(tree: exp.Expression, tables: list[Table]) -> None:
+    """SQLite's implicit rowid (also oid, _rowid_) is a column of every ordinary table that
+    no Schema lists: stand a constant in for it; EXPLAIN still catches WITHOUT ROWID tables."""
+    real = {c.name.lower() for t in tables for c in t.columns}
+    for column in list(tree.find_all(exp.Column)):
+        if column.name.lower() in _ROWIDS - real:
+            column.replace(exp.Literal.number(0))
 
 
 # --- columns ------------------------------------------------------------------------------
@@ -207,6 +218,10 @@ def _schema_table(node: exp.Table, schema: Schema) -> Table | None:
 
 def _column_error(tree: exp.Expression, schema: Schema, message: str) -> SqlCheckError:
     """Name the column and what its tables have, from sqlglot's message and the scopes."""
+    using = re.search(r"Cannot automatically join: (\S+)", message)
+    if using:
+        return SqlCheckError(f"unknown column {using[1]} in JOIN ... USING: "
+                             f"both tables must have it")
     found = _CULPRIT.search(message)
     if not found:
         return SqlCheckError(f"unknown column: {message.splitlines()[0]}")
