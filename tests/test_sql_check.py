@@ -312,12 +312,23 @@ def test_double_quoted_strings_pass_as_sqlite_reads_them(sql, sqlite_url):
     'SELECT Name FROM singer WHERE Singer_ID != "Singer_I"',  # a typo of a column in scope
 ])
 def test_double_quoted_name_that_is_no_column_is_reported(sql, sqlite_url):
-    with pytest.raises(SqlCheckError, match=r"is no column of singer: SQLite would read it as "
-                                            r"the string '") as err:
+    with pytest.raises(SqlCheckError, match=r"is no column of singer( \(did you mean \w+\?\))?"
+                                            r": SQLite would read it as the string '") as err:
         check_sql(sql, SQLITE)
     assert "single quotes" in err.value.hint
     # the reason it needs a static check: SQLite itself runs it without complaint
     run_readonly(sqlite_url, sql)
+
+
+def test_double_quoted_typo_names_the_column_it_resembles():
+    with pytest.raises(SqlCheckError) as err:
+        check_sql('SELECT Name FROM singer WHERE Singer_ID != "Singer_I"', SQLITE)
+    assert str(err.value) == ('"Singer_I" is no column of singer (did you mean Singer_ID?): '
+                              "SQLite would read it as the string 'Singer_I'")
+    with pytest.raises(SqlCheckError) as err:
+        check_sql('SELECT "nam" FROM singer', SQLITE)
+    assert str(err.value) == ('"nam" is no column of singer (did you mean Name?): '
+                              "SQLite would read it as the string 'nam'")
 
 
 def test_double_quotes_are_always_names_in_postgres():

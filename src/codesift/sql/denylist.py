@@ -3,6 +3,8 @@ query (files, other sessions, settings, sequences) where a read-only transaction
 
 from __future__ import annotations
 
+__all__ = ["DENIED_FUNCTIONS", "DENIED_PREFIXES", "is_denied"]
+
 # One list for every dialect: a PostgreSQL name means nothing to SQLite and the other way
 # round, so sharing it costs no valid query and keeps validate.py and guard.py in step.
 DENIED_FUNCTIONS = frozenset({

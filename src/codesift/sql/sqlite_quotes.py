@@ -37,8 +37,9 @@ def strings_for_quoted_names(tree: exp.Expression, sql: str, tables: list[Table]
                if _double_quoted(c, sql) and c.name.lower() not in known]
     ids = {id(c) for c in strings}
     for column in strings:
-        if not _compared_with_column(column, ids) or _close_to(column.name, known):
-            raise _misread(column)
+        near = _close_to(column.name, known)
+        if near or not _compared_with_column(column, ids):
+            raise _misread(column, near)
     for column in strings:
         column.replace(exp.Literal.string(column.name))
 
@@ -53,12 +54,13 @@ def _double_quoted(column: exp.Column, sql: str) -> bool:
     return start is None or sql[start:start + 1] == '"'
 
 
-def _known_names(tree: exp.Expression, tables: list[Table]) -> set[str]:
-    names = {c.name.lower() for t in tables for c in t.columns}
-    names |= {a.alias.lower() for a in tree.find_all(exp.Alias) if a.alias}
+def _known_names(tree: exp.Expression, tables: list[Table]) -> dict[str, str]:
+    """Lower-cased name -> as spelt, for every column and alias the statement can see."""
+    names = [c.name for t in tables for c in t.columns]
+    names += [a.alias for a in tree.find_all(exp.Alias) if a.alias]
     for alias in tree.find_all(exp.TableAlias):  # WITH c(a, b), AS t(a, b)
-        names |= {col.name.lower() for col in alias.columns}
-    return names
+        names += [col.name for col in alias.columns]
+    return {n.lower(): n for n in names}
 
 
 def _compared_with_column(column: exp.Column, strings: set[int]) -> bool:
@@ -84,16 +86,19 @@ def _has_column(node: exp.Expression, strings: set[int], select: exp.Select | No
     return any(a.find_ancestor(exp.Select) is select for a in node.find_all(exp.AggFunc))
 
 
-def _close_to(name: str, known: set[str]) -> bool:
-    return bool(difflib.get_close_matches(name.lower(), known, n=1, cutoff=_TYPO_CUTOFF))
+def _close_to(name: str, known: dict[str, str]) -> str | None:
+    close = difflib.get_close_matches(name.lower(), list(known), n=1, cutoff=_TYPO_CUTOFF)
+    return known[close[0]] if close else None
 
 
-def _misread(column: exp.Column) -> SqlCheckError:
+def _misread(column: exp.Column, near: str | None) -> SqlCheckError:
     select = column.find_ancestor(exp.Select)
     names = [t.name for t in select.find_all(exp.Table)
              if t.find_ancestor(exp.Select) is select] if select else []
     where = " or ".join(dict.fromkeys(names)) or "any table here"
     name = column.name
+    meant = f" (did you mean {near}?)" if near else ""
     return SqlCheckError(
-        f'"{name}" is no column of {where}: SQLite would read it as the string \'{name}\'',
+        f'"{name}" is no column of {where}{meant}: SQLite would read it as the string '
+        f"'{name}'",
         hint=f"name a column of {where}, or write '{name}' in single quotes for a string")
