@@ -134,3 +134,44 @@ def long_issue(chars: int = 100_000) -> str:
         log.append(line)
         room -= len(line)
     return opening + "".join(log) + "\n" * room + ending
+
+
+# -- a real PostgreSQL (pgserver), one per test session ------------------------------------
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """pgserver's PostgreSQL, started once; each module takes its own database in it
+    (pg_database). Skipped with the reason when it cannot start here."""
+    import time
+
+    pgserver = pytest.importorskip("pgserver", reason="pgserver is not installed")
+    pgdata = tmp_path_factory.mktemp("pg")
+    error: Exception | None = None
+    # pgserver gives pg_ctl 10 s to start the server, which a busy machine can overrun while
+    # the server goes on starting; asking again for the same data folder picks it up.
+    for _ in range(6):
+        try:
+            server = pgserver.get_server(pgdata, cleanup_mode="stop")
+            break
+        except Exception as exc:  # noqa: BLE001 - whatever stops it, there is no server yet
+            error = exc
+            time.sleep(2)
+    else:
+        pytest.skip(f"pgserver could not start a PostgreSQL server: {error!r}")
+    yield server
+    server.cleanup()
+
+
+def pg_database(server, name: str, ddl: str = "") -> str:
+    """A new database `name` in the shared server (dropped first if a run left it), with
+    `ddl` run in it; its URL."""
+    import psycopg
+
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = server.get_uri(name)
+    if ddl:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(ddl)
+    return url

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import pg_database
 from llm_server import Answer, llm_server  # noqa: F401  (the fixture)
 
 from codesift.cli import main
@@ -248,3 +249,31 @@ def test_context_with_the_packaged_embedder(home, shop, tmp_path):
     assert got.exit_code == 0, got.output
     assert json.loads(got.stdout)["tables"][0]["name"] == "customers"
     assert list((home / "sql-vectors").glob("*.npz"))
+
+
+def test_postgres_end_to_end_with_a_password_placeholder(home, pg_server, llm_server):
+    """A real PostgreSQL: learned with sample values, asked, run read-only."""
+    url = pg_database(pg_server, "sql_ask", """
+        CREATE TABLE customers (id serial PRIMARY KEY, name text, city text);
+        COMMENT ON COLUMN customers.city IS 'Where they live';
+        INSERT INTO customers (name, city) VALUES ('Ada', 'London'), ('Grace', 'Berlin');
+    """)
+    # pgserver trusts local connections; the placeholder is expanded at connect time.
+    assert run(home, "add", "pg", url.replace("postgres:@", "postgres:${PG_TEST_PW}@")
+               ).exit_code == 0
+    stored = (home / "sql.db").read_bytes()
+    assert b"${PG_TEST_PW}" in stored
+    env_run = lambda *a, **kw: CliRunner().invoke(  # noqa: E731
+        main, ["sql", *a], env={"CODESIFT_HOME": str(home), "CODESIFT_DENSE": "0",
+                                "PG_TEST_PW": "", "CODESIFT_LLM_CACHE": "0",
+                                "CODESIFT_LLM_BASE_URL": llm_server.base_url,
+                                "CODESIFT_LLM_MODEL": "test-model"}, catch_exceptions=False)
+    got = env_run("learn", "pg", "--json")
+    assert got.exit_code == 0, got.output
+    llm_server.push(Answer("```sql\nSELECT name FROM customers WHERE city = 'Berlin'\n```"))
+    got = env_run("ask", "who lives in Berlin?", "--db", "pg", "--run", "--json")
+    assert got.exit_code == 0, got.output
+    out = json.loads(got.stdout)
+    assert out["rows"]["rows"] == [["Grace"]]
+    assert "'Berlin'" in llm_server.chat_requests[0].body["messages"][1]["content"]
+    assert "Where they live" in llm_server.chat_requests[0].body["messages"][1]["content"]

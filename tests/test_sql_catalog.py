@@ -9,9 +9,11 @@ import socket
 import sqlite3
 import stat
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import pg_database
 import sqlalchemy
 
 from codesift.errors import CodesiftError, DatabaseError, UsageError
@@ -644,19 +646,19 @@ def _empty(tmp_path: Path) -> Path:
 
 # -- PostgreSQL ------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class PgDatabase:
+    url: str
+    pgdata: str
+
+    def get_uri(self) -> str:
+        return self.url
+
+
 @pytest.fixture(scope="module")
-def pg(tmp_path_factory):
-    pgserver = pytest.importorskip("pgserver")
-    try:
-        srv = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
-    except Exception as exc:  # noqa: BLE001 - any failure to start means: cannot test here
-        pytest.skip(f"pgserver could not start a PostgreSQL here: {exc}")
-    psycopg = pytest.importorskip("psycopg")
-    uri = srv.get_uri()
-    with psycopg.connect(uri, autocommit=True) as conn:
-        conn.execute(PG_DDL)
-    yield srv
-    srv.cleanup()
+def pg(pg_server):
+    """A database of its own in the session's PostgreSQL."""
+    return PgDatabase(pg_database(pg_server, "sql_catalog", PG_DDL), str(pg_server.pgdata))
 
 
 PG_DDL = """

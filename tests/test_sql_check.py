@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import socket
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
+from conftest import pg_database
 
 from codesift.errors import CodesiftError, DatabaseError, SqlCheckError, UsageError
 from codesift.sql import guard, validate
@@ -101,29 +101,9 @@ def sqlite_url(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="module")
-def pg_url(tmp_path_factory):
-    """A real PostgreSQL (pgserver, started once for the module) with the same tables."""
-    pgserver = pytest.importorskip("pgserver", reason="pgserver is not installed")
-    pgdata = tmp_path_factory.mktemp("pg")
-    error: Exception | None = None
-    # pgserver gives pg_ctl 10 s to start the server, which a busy machine can overrun while
-    # the server goes on starting; asking again for the same data folder picks it up.
-    for _ in range(6):
-        try:
-            server = pgserver.get_server(pgdata, cleanup_mode="stop")
-            break
-        except Exception as exc:  # noqa: BLE001 - whatever stops it, there is no server yet
-            error = exc
-            time.sleep(2)
-    else:
-        pytest.skip(f"pgserver could not start a PostgreSQL server: {error!r}")
-    import psycopg
-    url = server.get_uri()
-    with psycopg.connect(url) as conn:
-        for stmt in [*DDL, "CREATE SEQUENCE tickets"]:
-            conn.execute(stmt)
-    yield url
-    server.cleanup()
+def pg_url(pg_server):
+    """A database of its own in the session's PostgreSQL, with the same tables."""
+    return pg_database(pg_server, "sql_check", ";\n".join([*DDL, "CREATE SEQUENCE tickets"]))
 
 
 def _sqlite_state(url: str) -> tuple:

@@ -45,6 +45,10 @@ def _workspace(home, *, dense: bool = True):
 @click.group("sql")
 def sql_group() -> None:
     """Text-to-SQL grounded in your schema, docs and example queries."""
+    import logging
+    # sqlglot warns on stderr when it falls back to a generic parse (VACUUM, REPLACE): the
+    # checks report those statements themselves, in one line.
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 
 @sql_group.command("add")

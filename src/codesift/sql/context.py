@@ -20,6 +20,7 @@ from .model import DocSection, Schema, Table
 
 SCHEMA_SHARE, EXAMPLES_SHARE = 0.6, 0.25  # the docs get the rest, and what is left over
 WIDE_TABLE = 12  # more columns than this: only the linked ones and the keys are written out
+WIDE_SHOWN = 8  # of a wide table's columns, this many of the best linked ones
 MAX_EXAMPLES = 3
 MAX_DOCS = 3
 
@@ -58,10 +59,11 @@ class SqlContext:
         }
 
 
-def build_context(question: str, schemas: Sequence[Schema], index: SchemaIndex,
+def build_context(question: str, index: SchemaIndex, linked: Linked,
                   examples: ExampleIndex | None, docs: Sequence[DocSection], *, budget: int,
-                  count: Count, database: str | None = None) -> SqlContext:
-    linked = index.link(question, database=database)
+                  count: Count, chose_database: bool = False) -> SqlContext:
+    """`linked` is index.link(question); `chose_database` when no database was named, so
+    the ranking of databases is part of what is shown."""
     schema = index.schemas[linked.database]
     schema_text, shown = pack_schema(schema, linked, int(budget * SCHEMA_SHARE), count)
     used = count(schema_text)
@@ -73,15 +75,17 @@ def build_context(question: str, schemas: Sequence[Schema], index: SchemaIndex,
     used += sum(count(doc_text(d)) for d in chosen_docs)
     return SqlContext(linked.database, schema.dialect, question, linked.tables, linked.columns,
                       tuple(chosen_examples), tuple(chosen_docs), schema_text, tuple(shown),
-                      used, budget, linked.databases if database is None else ())
+                      used, budget, linked.databases if chose_database else ())
 
 
 def pack_schema(schema: Schema, linked: Linked, budget: int, count: Count) -> tuple[str, list[str]]:
     """CREATE TABLE text for the linked tables in rank order while it fits the budget (the
     first table always, cut to its linked columns if need be)."""
     wanted: dict[str, set[str]] = {}
-    for c in linked.columns:
-        wanted.setdefault(c.table, set()).add(c.column.lower())
+    for c in linked.columns:  # best first: a wide table shows its WIDE_SHOWN best matches
+        names = wanted.setdefault(c.table, set())
+        if c.own > 0 and len(names) < WIDE_SHOWN:
+            names.add(c.column.lower())
     parts: list[str] = []
     shown: list[str] = []
     used = 0

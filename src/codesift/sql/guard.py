@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 from sqlalchemy import create_engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
@@ -177,6 +176,8 @@ def _postgres(url: URL, sql: str, row_limit: int | None, timeout_s: float) -> Ro
     itself refuses `a; b` ("cannot insert multiple commands into a prepared statement"), on
     top of screen() having parsed exactly one; and with no parameters, psycopg leaves `%` in
     LIKE '%a%' alone (SQLAlchemy's exec_driver_sql would hand it over as a placeholder)."""
+    import psycopg  # the [postgres] extra: a SQLite-only install runs without it
+
     ms = max(1, int(timeout_s * 1000))
     engine = create_engine(url, poolclass=NullPool,  # no session outlives the call
                            connect_args={"connect_timeout": max(2, math.ceil(timeout_s))})

@@ -50,6 +50,7 @@ class ColumnHit:
     table: str
     column: str
     score: float
+    own: float = 0.0  # its own words' / meaning's match, without its table's share
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +235,7 @@ class SchemaIndex:
             s = COLUMN_SELF * float(scores[i]) + COLUMN_TABLE * rank[u.table]
             if (u.table, u.column.lower()) in keys:  # the join's own columns come with it
                 s = max(s, rank[u.table])
-            out.append(ColumnHit(database, u.table, u.column, s))
+            out.append(ColumnHit(database, u.table, u.column, s, float(scores[i])))
         return sorted(out, key=lambda c: -c.score)
 
 

@@ -166,12 +166,12 @@ class SqlWorkspace:
             raise UsageError(f"a budget of {budget} tokens is too small", hint="use 100 or more")
         schemas = [self.schema(database)] if database else self.schemas()
         index = SchemaIndex(schemas, self._embed)
-        chosen = database or index.link(question).database
-        schema = index.schemas[chosen]
+        linked = index.link(question, database=database)
+        chosen = linked.database
         examples = [e for e in self.catalog.examples(chosen) if hide is None or not hide(e)]
-        ex_index = ExampleIndex(examples, schema, self._embed) if examples else None
-        return build_context(question, schemas, index, ex_index, self.catalog.docs(chosen),
-                             budget=budget, count=count, database=chosen)
+        ex_index = ExampleIndex(examples, index.schemas[chosen], self._embed) if examples else None
+        return build_context(question, index, linked, ex_index, self.catalog.docs(chosen),
+                             budget=budget, count=count, chose_database=database is None)
 
     # -- answering ---------------------------------------------------------------------
 
