@@ -277,3 +277,27 @@ def test_postgres_end_to_end_with_a_password_placeholder(home, pg_server, llm_se
     assert out["rows"]["rows"] == [["Grace"]]
     assert "'Berlin'" in llm_server.chat_requests[0].body["messages"][1]["content"]
     assert "Where they live" in llm_server.chat_requests[0].body["messages"][1]["content"]
+
+
+def test_evaluate_runs_every_example_leave_one_out(home, shop, tmp_path, llm_server):
+    learned(home, shop, tmp_path)
+    assert run(home, "add-example", "shop", "Open orders",
+               "SELECT id FROM orders WHERE status = 'open'").exit_code == 0
+    llm_server.push(
+        Answer("```sql\nSELECT c.name, count(*) FROM customers c JOIN orders o "
+               "ON o.customer_id = c.id GROUP BY c.name\n```"),  # the same rows, other SQL
+        Answer("```sql\nSELECT id FROM orders WHERE status = 'shipped'\n```"))  # wrong rows
+    got = run(home, "evaluate", "shop", "--json", server=llm_server)
+    assert got.exit_code == 0, got.output
+    out = json.loads(got.stdout)
+    assert out["examples"] == 2 and out["execution_match"] == 0.5
+    assert [c["match"] for c in out["cases"]] == [True, False]
+    first, second = (r.body["messages"][1]["content"] for r in llm_server.chat_requests)
+    assert "GROUP BY c.name" not in first  # its own pair is hidden from retrieval
+    assert "How many orders has each customer placed?" in second  # the other one is shown
+
+
+def test_evaluate_without_an_llm_says_how_to_configure(home, shop, tmp_path):
+    learned(home, shop, tmp_path)
+    got = run(home, "evaluate", "shop")
+    assert got.exit_code == 2 and "hint:" in got.stderr

@@ -259,6 +259,51 @@ def examples_cmd(name, home, as_json):
         click.echo(f"[{e.id}] {e.question}\n    {e.sql}")
 
 
+@sql_group.command("evaluate")
+@click.argument("name")
+@click.option("--max-rounds", type=click.IntRange(1, 10), default=3, show_default=True)
+@click.option("--budget", type=click.IntRange(100), default=None)
+@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N examples.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True)
+@click.option("--model", default=None, help="LLM model (default: llm_model setting).")
+@home_option
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def evaluate_cmd(name, max_rounds, budget, limit, timeout, model, home, as_json):
+    """Run every stored example of NAME through the pipeline, leave-one-out, and report
+    execution match against its stored SQL: a regression test for your own questions."""
+    from ..llm import client_from_settings
+    from ..sql.service import DEFAULT_BUDGET
+    from ..tokenizer import make_tokenizer
+
+    ws, settings = _workspace(home)
+    settings = settings.with_overrides(llm_model=model)
+    client = client_from_settings(settings)  # no LLM: a one-line error with the settings hint
+
+    def show(done, total, case):
+        if not as_json:
+            mark = "ok  " if case.match else "FAIL"
+            why = f"  ({case.error})" if case.error else ""
+            click.echo(f"[{done}/{total}] {mark} {case.example.question[:70]}{why}", err=True)
+
+    with ws.catalog, client:
+        report = ws.evaluate(name, client, count=make_tokenizer(settings.tokenizer,
+                                                                settings.llm_model).count,
+                             budget=budget or DEFAULT_BUDGET, max_rounds=max_rounds,
+                             timeout_s=timeout, limit=limit, progress=show)
+    if as_json:
+        return emit_json({"database": report.database, "examples": len(report.cases),
+                          "execution_match": round(report.accuracy, 4),
+                          "seconds": round(report.seconds, 1),
+                          "cases": [{"id": c.example.id, "question": c.example.question,
+                                     "expected": c.example.sql, "generated": c.sql,
+                                     "match": c.match, "error": c.error or None}
+                                    for c in report.cases]})
+    n = len(report.cases)
+    click.echo(f"{report.database}: execution match {sum(c.match for c in report.cases)}/{n} "
+               f"({report.accuracy:.1%}) in {report.seconds:.1f}s")
+
+
 def _stage_printer():
     def say(stage: str, done: int, total: int) -> None:
         if total and (done == total or done % 50 == 0):

@@ -47,6 +47,25 @@ class LearnReport:
 
 
 @dataclass(frozen=True, slots=True)
+class EvalCase:
+    example: Example
+    sql: str | None  # what the pipeline generated; None when no round passed the checks
+    match: bool  # the generated SQL's rows equal the stored SQL's
+    error: str = ""  # why not: the last check's message, or the run's error
+
+
+@dataclass(frozen=True, slots=True)
+class EvalReport:
+    database: str
+    cases: tuple[EvalCase, ...]
+    seconds: float
+
+    @property
+    def accuracy(self) -> float:
+        return sum(c.match for c in self.cases) / len(self.cases) if self.cases else 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     context: SqlContext
     generated: Generated
@@ -190,9 +209,72 @@ class SqlWorkspace:
                                 timeout_s=timeout_s)
         return Answer(ctx, generated, rows)
 
+    def evaluate(self, name: str, client, *, count: Callable[[str], int],
+                 budget: int = DEFAULT_BUDGET, max_rounds: int = 3, row_limit: int = 10_000,
+                 timeout_s: float = 10.0, limit: int | None = None,
+                 progress: Callable[[int, int, EvalCase], None] | None = None) -> EvalReport:
+        """Every stored example through the whole pipeline, leave-one-out: the pair itself
+        and any pair with the same normalised SQL are hidden from retrieval; a case passes
+        when the generated SQL returns the stored SQL's rows (execution match)."""
+        from .catalog import normalise_sql
+
+        started = time.perf_counter()
+        url = self.url(name)
+        examples = self.catalog.examples(name)[:limit]
+        if not examples:
+            raise UsageError(f"{name!r} has no stored examples to evaluate",
+                             hint=f"codesift sql learn {name} --examples FILE, or "
+                                  "codesift sql add-example")
+        cases: list[EvalCase] = []
+        for i, ex in enumerate(examples):
+            key = normalise_sql(ex.sql)
+            ctx = self.context(ex.question, database=name, budget=budget, count=count,
+                               hide=lambda e, ex=ex, key=key: e.id == ex.id
+                               or normalise_sql(e.sql) == key)
+            case = self._eval_case(ex, ctx, client, url, max_rounds, row_limit, timeout_s)
+            cases.append(case)
+            if progress is not None:
+                progress(i + 1, len(examples), case)
+        return EvalReport(name, tuple(cases), time.perf_counter() - started)
+
+    def _eval_case(self, ex: Example, ctx: SqlContext, client, url: str, max_rounds: int,
+                   row_limit: int, timeout_s: float) -> EvalCase:
+        from ..errors import DatabaseError
+
+        answer = self.ask(ctx, client, max_rounds=max_rounds, timeout_s=timeout_s)
+        g = answer.generated
+        if g.checked is None:
+            return EvalCase(ex, None, False, g.attempts[-1].error if g.attempts else "no reply")
+        try:
+            gold = run_readonly(url, ex.sql, row_limit=row_limit, timeout_s=timeout_s)
+            got = run_readonly(url, g.checked.sql, row_limit=row_limit, timeout_s=timeout_s)
+        except (SqlCheckError, DatabaseError) as exc:
+            return EvalCase(ex, g.checked.sql, False, str(exc))
+        ordered = "order by" in ex.sql.lower()
+        return EvalCase(ex, g.checked.sql, same_rows(gold, got, ordered=ordered))
+
     def run(self, name: str, checked: CheckedSql, *, row_limit: int = 1000,
             timeout_s: float = 10.0) -> Rows:
         return run_readonly(self.url(name), checked.sql, row_limit=row_limit, timeout_s=timeout_s)
+
+
+def same_rows(a: Rows, b: Rows, *, ordered: bool = False) -> bool:
+    """Execution match: the same rows (in the same order when the gold SQL orders them),
+    column order aside, numbers compared to 6 significant digits."""
+    def norm(row: tuple) -> tuple:
+        return tuple(sorted((_value(v) for v in row), key=repr))
+    left, right = [norm(r) for r in a.rows], [norm(r) for r in b.rows]
+    if a.truncated != b.truncated or len(left) != len(right):
+        return False
+    return left == right if ordered else sorted(left, key=repr) == sorted(right, key=repr)
+
+
+def _value(v: object) -> object:
+    if isinstance(v, bool) or v is None:
+        return v
+    if isinstance(v, (int, float)):
+        return float(f"{float(v):.6g}")
+    return str(v)
 
 
 def _with_notes(schema: Schema, read: Sequence) -> tuple[Schema, int]:
