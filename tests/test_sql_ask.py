@@ -133,7 +133,10 @@ def test_learn_then_context_names_the_tables_examples_and_docs(home, shop, tmp_p
     assert ctx["examples"][0]["question"] == "How many orders has each customer placed?"
     assert ctx["docs"] and ctx["docs"][0]["title"].startswith("Orders")
     assert 0 < ctx["tokens"] <= 600
-    prompt = ctx["messages"][1]["content"]
+    prompt = "\n".join(m["content"] for m in ctx["messages"])
+    assert ctx["messages"][-1] == {"role": "user",
+                                   "content": "Which customers in London placed open orders?"}
+    assert [m["role"] for m in ctx["messages"]] == ["system", "user", "assistant", "user"]
     assert "'London'" in prompt  # a sample value, so the model knows how the data is written
     assert "full name as printed on invoices" in prompt  # a SQLite -- comment
 
@@ -178,12 +181,23 @@ def test_ask_corrects_a_wrong_column_then_runs_read_only(home, shop, tmp_path, l
 def test_ask_never_runs_a_write_and_gives_up_after_max_rounds(home, shop, tmp_path, llm_server):
     learned(home, shop, tmp_path)
     llm_server.push(Answer("```sql\nDELETE FROM orders\n```"),
-                    Answer("```sql\nSELECT 1; DROP TABLE orders\n```"))
+                    Answer("```sql\nWITH gone AS (DELETE FROM orders RETURNING *) "
+                           "SELECT count(*) FROM gone\n```"))
     got = run(home, "ask", "remove all orders", "--db", "shop", "--run", "--max-rounds", "2",
               server=llm_server)
     assert got.exit_code == 1
     assert "no SQL passed the checks in 2 rounds" in got.stderr
     assert sqlite3.connect(shop).execute("SELECT count(*) FROM orders").fetchone() == (30,)
+
+
+def test_only_the_first_statement_of_a_reply_is_taken():
+    from codesift.sql.generate import extract_sql
+    assert extract_sql("```sql\nSELECT 1; DROP TABLE orders\n```") == "SELECT 1"
+    assert extract_sql("Here it is:\nSELECT name FROM t WHERE x = 'a;b';\nQuestion: more") == \
+        "SELECT name FROM t WHERE x = 'a;b'"
+    assert extract_sql("-- q\nSELECT count(*) FROM orders\n\nQuestion: next\nSELECT 2") == \
+        "SELECT count(*) FROM orders"
+    assert extract_sql("I cannot answer that.") == ""
 
 
 def test_ask_prints_csv_rows(home, shop, tmp_path, llm_server):
@@ -200,7 +214,7 @@ def test_without_an_llm_ask_prints_the_context_and_how_to_configure(home, shop, 
     learned(home, shop, tmp_path)
     got = run(home, "ask", "customers in London", "--db", "shop")
     assert got.exit_code == 0, got.output
-    assert "CREATE TABLE customers" in got.stdout and "Question: customers in London" in got.stdout
+    assert "CREATE TABLE customers" in got.stdout and "[user]\ncustomers in London" in got.stdout
     assert "No LLM is configured" in got.stderr
 
 
@@ -275,8 +289,8 @@ def test_postgres_end_to_end_with_a_password_placeholder(home, pg_server, llm_se
     assert got.exit_code == 0, got.output
     out = json.loads(got.stdout)
     assert out["rows"]["rows"] == [["Grace"]]
-    assert "'Berlin'" in llm_server.chat_requests[0].body["messages"][1]["content"]
-    assert "Where they live" in llm_server.chat_requests[0].body["messages"][1]["content"]
+    system = llm_server.chat_requests[0].body["messages"][0]["content"]
+    assert "'Berlin'" in system and "Where they live" in system
 
 
 def test_evaluate_runs_every_example_leave_one_out(home, shop, tmp_path, llm_server):
@@ -292,7 +306,8 @@ def test_evaluate_runs_every_example_leave_one_out(home, shop, tmp_path, llm_ser
     out = json.loads(got.stdout)
     assert out["examples"] == 2 and out["execution_match"] == 0.5
     assert [c["match"] for c in out["cases"]] == [True, False]
-    first, second = (r.body["messages"][1]["content"] for r in llm_server.chat_requests)
+    first, second = ("\n".join(m["content"] for m in r.body["messages"])
+                     for r in llm_server.chat_requests)
     assert "GROUP BY c.name" not in first  # its own pair is hidden from retrieval
     assert "How many orders has each customer placed?" in second  # the other one is shown
 

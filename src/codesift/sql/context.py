@@ -188,13 +188,9 @@ def _pack_docs(docs: Sequence[DocSection], budget: int, count: Count) -> list[Do
     return out
 
 
-def render_prompt(ctx: SqlContext) -> str:
-    """The user message: schema, docs, examples, then the question."""
+def render_schema(ctx: SqlContext) -> str:
+    """The tables and the documentation, as the system message shows them."""
     parts = [f"Database {ctx.database} ({ctx.dialect}). Tables:\n\n{ctx.schema}"]
     if ctx.docs:
         parts.append("Documentation:\n\n" + "\n\n".join(doc_text(d) for d in ctx.docs))
-    if ctx.examples:
-        parts.append("Examples of questions and their SQL on this database:\n\n"
-                     + "\n\n".join(example_text(s) for s in ctx.examples))
-    parts.append(f"Question: {ctx.question}")
     return "\n\n".join(parts)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import SqlCheckError
-from .context import SqlContext, render_prompt
+from .context import SqlContext, render_schema
 from .model import Schema
 from .validate import CheckedSql, check_sql
 
@@ -24,6 +24,7 @@ RETRY = ("That SQL failed a check: {error}\nWrite the corrected statement: one S
          "```sql code block, using only the tables and columns shown.")
 
 _FENCE = re.compile(r"```(?:sql|SQL|sqlite|postgresql|postgres)?\s*\n(.*?)(?:```|\Z)", re.DOTALL)
+_CLOSED = re.compile(r"```[a-zA-Z]*\s*\n.*?```", re.DOTALL)
 _START = re.compile(r"^\s*(WITH|SELECT)\b", re.IGNORECASE | re.MULTILINE)
 
 
@@ -46,18 +47,39 @@ class Generated:
 
 
 def messages_for(ctx: SqlContext) -> list[dict]:
-    return [{"role": "system", "content": SYSTEM.format(dialect=ctx.dialect)},
-            {"role": "user", "content": render_prompt(ctx)}]
+    """The schema and docs in the system message, each example as a question the user asked
+    and the SQL the assistant answered (few-shot turns: a model follows a demonstrated
+    exchange more reliably than a list it may continue), then the question."""
+    messages = [{"role": "system",
+                 "content": SYSTEM.format(dialect=ctx.dialect) + "\n\n" + render_schema(ctx)}]
+    for s in ctx.examples:
+        messages += [{"role": "user", "content": s.example.question},
+                     {"role": "assistant", "content": f"```sql\n{s.example.sql.strip()}\n```"}]
+    messages.append({"role": "user", "content": ctx.question})
+    return messages
 
 
 def extract_sql(reply: str) -> str:
-    """The SQL of a reply: its first fenced block, else the text from its first
-    SELECT/WITH line; the model's prose around it dropped."""
+    """The SQL of a reply: its first fenced block, else its first statement (from the first
+    SELECT/WITH line to the first `;` outside quotes, or a blank line); prose dropped."""
     fenced = _FENCE.search(reply)
     if fenced:
-        return fenced.group(1).strip()
+        return first_statement(fenced.group(1))
     start = _START.search(reply)
-    return reply[start.start():].strip() if start else ""
+    return first_statement(reply[start.start():]) if start else ""
+
+
+def first_statement(text: str) -> str:
+    """Up to the first `;` outside quotes, or the first blank line when there is none."""
+    quote = ""
+    for i, ch in enumerate(text):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"`":
+            quote = ch
+        elif ch == ";":
+            return text[:i].strip()
+    return text.split("\n\n", 1)[0].strip()
 
 
 def generate(ctx: SqlContext, schema: Schema, client, *, max_rounds: int = 3,
@@ -70,12 +92,14 @@ def generate(ctx: SqlContext, schema: Schema, client, *, max_rounds: int = 3,
     model = None
     for _ in range(max(1, max_rounds)):
         stream = client.stream(list(messages))
-        parts = []
+        parts: list[str] = []
         try:
             for delta in stream:
                 parts.append(delta)
                 if on_delta is not None:
                     on_delta(delta)
+                if "```" in delta and _CLOSED.search("".join(parts)):
+                    break  # the SQL block is complete: what a model adds after it is not read
         finally:
             stream.close()
         model = getattr(stream.completion, "model", None) or model
