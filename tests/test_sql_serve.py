@@ -5,7 +5,9 @@ databases, the audit log, and the scripted loopback LLM server standing in for t
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -15,7 +17,8 @@ import anyio
 import httpx
 import pytest
 from click.testing import CliRunner
-from mcp import Client
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
@@ -24,10 +27,8 @@ from codesift.cli import main
 from codesift.serve.auth import Scope, TokenStore
 from codesift.serve.bounds import SqlBounds
 from codesift.serve.home import MIGRATIONS, HomeDB, m001_server
-from codesift.serve.mcp import build_mcp_server
 from codesift.serve.schemas_sql import MAX_SQL_QUESTION_CHARS
 from codesift.serve.sql_service import SqlService
-from codesift.serve.tools_sql import local_tools
 from codesift.sql.service import MAX_QUESTION_CHARS
 
 from conftest import SMALL_REPO, write_tree
@@ -391,31 +392,36 @@ def test_mcp_tools_over_http_keep_to_the_token(served, api, llm_server):
 
 
 def test_local_stdio_mcp_serves_every_database_unaudited(served, tmp_path, llm_server):
+    """`codesift mcp --sql` (the real command, over stdio): the code tools and the sql_*
+    tools over the catalog in $CODESIFT_HOME, every database, nothing audited; the LLM is
+    the repository's."""
     home = served[1]
     repo = write_tree(tmp_path / "repo", SMALL_REPO)
     (repo / "codesift.toml").write_text(f'dense = false\nllm_cache = false\n'
                                         f'llm_base_url = "{llm_server.base_url}"\n'
                                         'llm_model = "test-model"\n')
+    with codesift.open_index(repo) as idx:
+        idx.update()
     llm_server.push(Answer(LONDON))
     before = len(_audit(served))
+    passed = {k: os.environ[k] for k in ("CODESIFT_CACHE_DIR", "XDG_CACHE_HOME", "HF_HUB_OFFLINE",
+                                         "TOKENIZERS_PARALLELISM", "PATH") if k in os.environ}
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "codesift", "mcp", "--sql", "--repo", str(repo)],
+        env={**passed, "CODESIFT_HOME": str(home), "PYTHONPATH": os.pathsep.join(sys.path)})
 
-    async def main_(idx, sql):
-        async with Client(build_mcp_server(idx, sql=sql)) as c:
+    async def session():
+        async with Client(stdio_client(params, errlog=sys.stderr)) as c:
             names = {t.name for t in (await c.list_tools()).tools}
             school = await c.call_tool("sql_schema", {"database": "school"})
             query = await c.call_tool("sql_query", {"question": "customers in London",
                                                     "database": "shop", "run": True})
-            return names, school, query
+            return c.instructions, names, school, query
 
-    service = SqlService(home, settings_dir=repo)
-    try:
-        with codesift.open_index(repo) as idx:
-            idx.update()
-            names, school, query = anyio.run(main_, idx, local_tools(service))
-    finally:
-        service.close()
-    assert SQL_TOOLS <= names and "search_code" in names
+    instructions, names, school, query = anyio.run(session)
+    assert SQL_TOOLS <= names and "search_code" in names and "sql_query" in instructions
     assert not school.is_error and "teachers" in school.content[0].text
+    assert not query.is_error, query.content[0].text
     assert query.structured_content["rows"]["rows"] == [["Ada Lovelace"], ["Alan Turing"]]
     assert len(_audit(served)) == before
 
