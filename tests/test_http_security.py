@@ -64,6 +64,10 @@ PROTECTED = [  # (method, url, json body): one request per kind of protected rou
     ("DELETE", "/tokens/tok_0123", None),
     ("GET", "/audit", None),
     ("GET", "/metrics", None),
+    ("GET", "/sql/databases", None),
+    ("GET", "/sql/databases/shop/schema", None),
+    ("POST", "/sql/context", {"question": "orders?"}),
+    ("POST", "/sql/query", {"question": "orders?", "database": "shop"}),
 ]
 
 
@@ -73,7 +77,8 @@ def test_every_operation_is_covered_here(server):
     documented = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops}
     covered = {(m, "/repos/{name}/graph/{relation}" if "/graph/callers" in u else
                 u.split("?")[0].replace("/repos/demo", "/repos/{name}")
-                .replace("job_0123", "{job_id}").replace("tok_0123", "{token_id}"))
+                .replace("job_0123", "{job_id}").replace("tok_0123", "{token_id}")
+               .replace("/databases/shop", "/databases/{name}"))
                for m, u, _ in PROTECTED}
     public = {("GET", "/healthz"), ("GET", "/readyz")}
     assert documented - public == covered
@@ -109,6 +114,10 @@ def test_requests_without_a_valid_token_are_refused(server, method, url, body, c
     ("demo-admin", "GET", "/audit", None),
     ("demo-admin", "DELETE", "/repos/other", None),
     ("demo-admin", "POST", "/repos", {"name": "other2", "path": "/tmp"}),
+    # Databases are granted apart from repositories: these tokens have none.
+    ("admin", "GET", "/sql/databases/shop/schema", None),
+    ("admin", "POST", "/sql/context", {"question": "orders?"}),
+    ("admin", "POST", "/sql/query", {"question": "orders?", "database": "shop"}),
 ])
 def test_requests_outside_the_tokens_scope_are_refused(server, who, method, url, body):
     client, tokens, *_ = server

@@ -122,24 +122,31 @@ def token_group() -> None:
 
 @token_group.command("create")
 @click.argument("name")
-@click.option("--repo", "repos", multiple=True, required=True,
+@click.option("--repo", "repos", multiple=True,
               help="A repository the token may use (repeatable); '*' = every one.")
+@click.option("--db", "databases", multiple=True,
+              help="A database of the server's SQL catalog the token may use (repeatable); "
+                   "'*' = every one. Tokens have none unless given.")
 @click.option("--action", "actions", multiple=True,
-              type=click.Choice(["read", "index", "admin"]),
-              help="read (search, graph, files, status), index (+ jobs), admin (+ repositories "
-                   "and tokens); repeatable, default read.")
+              type=click.Choice(["read", "index", "admin", "sql:read", "sql:query"]),
+              help="On repositories: read (search, graph, files, status), index (+ jobs), "
+                   "admin (+ repositories and tokens). On databases: sql:read (schemas, "
+                   "contexts), sql:query (+ SQL written and run). Repeatable; default read "
+                   "and/or sql:read.")
 @home_option
 @json_option
 @friendly_errors
-def token_create(name, repos, actions, home, as_json):
-    """Create a token NAME; its secret is printed once and never stored."""
+def token_create(name, repos, databases, actions, home, as_json):
+    """Create a token NAME for repositories (--repo), databases (--db) or both; its secret
+    is printed once and never stored."""
     from ..serve.auth import TokenStore
-    info, secret = TokenStore(_home_db(home)).create(name, repos, actions or ("read",))
+    info, secret = TokenStore(_home_db(home)).create(name, repos, actions, databases)
     if as_json:
         return emit_json({**info.to_dict(), "token": secret})
     click.echo(secret)
+    on = [*info.scope.repos, *(f"db:{d}" for d in info.scope.databases)]
     click.echo(f"created {info.id} ({name}): {', '.join(info.scope.actions)} on "
-               f"{', '.join(info.scope.repos)}; the secret above is shown only now", err=True)
+               f"{', '.join(on)}; the secret above is shown only now", err=True)
 
 
 @token_group.command("list")
@@ -156,8 +163,9 @@ def token_list(include_revoked, home, as_json):
     for t in tokens:
         state = f"revoked {_when(t.revoked_at)}" if t.revoked_at else \
             f"last used {_when(t.last_used_at)}" if t.last_used_at else "never used"
+        on = [*t.scope.repos, *(f"db:{d}" for d in t.scope.databases)]
         click.echo(f"{t.id}  {t.name:<20} {','.join(t.scope.actions):<16} "
-                   f"{','.join(t.scope.repos):<24} {state}")
+                   f"{','.join(on):<24} {state}")
     if not tokens:
         click.echo("no tokens; create one: codesift token create NAME --repo '*'", err=True)
 
@@ -232,21 +240,39 @@ def repo_remove(name, home):
 @click.command("audit")
 @click.option("--token", "token_id", default=None, help="Only this token's requests.")
 @click.option("--repo", "repo", default=None, help="Only requests to this repository.")
+@click.option("--db", "database", default=None,
+              help="Only SQL requests to this database (with their question and SQL).")
 @click.option("--limit", type=click.IntRange(1), default=50, show_default=True,
               help="How many entries, newest first.")
 @home_option
 @json_option
 @friendly_errors
-def audit_command(token_id, repo, limit, home, as_json):
-    """Who retrieved which paths from `codesift serve`, and every refused request."""
+def audit_command(token_id, repo, database, limit, home, as_json):
+    """Who retrieved which paths from `codesift serve` or asked which database what (and
+    the SQL), and every refused request."""
     from ..serve.auth import AuditLog
-    entries = AuditLog(_home_db(home)).entries(token_id=token_id, repo=repo, limit=limit)
+    entries = AuditLog(_home_db(home)).entries(token_id=token_id, repo=repo, database=database,
+                                               limit=limit)
     if as_json:
         return emit_json([e.to_dict() for e in entries])
     for e in entries:
-        paths = ", ".join(e.paths[:5]) + (f" (+{len(e.paths) - 5})" if len(e.paths) > 5 else "")
         click.echo(f"{_when(e.at)}  {e.status}  {e.token_id or '-':<16} {e.method} "
-                   f"{e.endpoint}  {paths}")
+                   f"{e.endpoint}  {_audit_what(e)}")
+
+
+def _audit_what(e) -> str:
+    if e.database or e.detail:
+        d = e.detail or {}
+        what = f"db:{e.database or '-'}"
+        if d.get("question"):
+            what += f" {d['question'][:60]!r}"
+        if d.get("outcome"):
+            what += f" -> {d['outcome']}" + (f" ({d['rows']} rows)" if d.get("rows") is not None
+                                            else "")
+        if d.get("sql"):
+            what += f": {' '.join(d['sql'].split())[:120]}"
+        return what
+    return ", ".join(e.paths[:5]) + (f" (+{len(e.paths) - 5})" if len(e.paths) > 5 else "")
 
 
 def _when(ts: float | None) -> str:

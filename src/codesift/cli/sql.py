@@ -312,10 +312,8 @@ def _stage_printer():
 
 
 def _entry(e) -> dict:
-    from ..sql.connect import redact
-    return {"name": e.name, "url": redact(e.url), "dialect": e.dialect,
-            "learned_at": e.learned_at, "tables": e.tables, "examples": e.examples,
-            "docs": e.docs}
+    from ..sql.shapes import entry_dict
+    return entry_dict(e)
 
 
 def _learn_dict(r) -> dict:
@@ -332,16 +330,8 @@ def _learn_dict(r) -> dict:
 
 
 def _answer_dict(a) -> dict:
-    g = a.generated
-    out = {"database": a.context.database, "question": a.context.question,
-           "sql": g.checked.sql if g.ok else None, "ok": g.ok, "model": g.model,
-           "tables": list(g.checked.tables) if g.ok else [],
-           "rounds": [{"sql": x.sql, "error": x.error or None} for x in g.attempts],
-           "context": a.context.to_dict()}
-    if a.rows is not None:
-        out["rows"] = {"columns": list(a.rows.columns), "rows": [list(r) for r in a.rows.rows],
-                       "truncated": a.rows.truncated, "seconds": round(a.rows.seconds, 4)}
-    return out
+    from ..sql.shapes import answer_dict  # the HTTP API and MCP return the same shape
+    return answer_dict(a)
 
 
 def _no_llm(ctx, as_json, exc) -> None:

@@ -1,5 +1,6 @@
 """Bounded tool output: keep whole blocks (hits, lines, definitions) while they fit a token
-and a byte cap, and end a cut result with one line saying what was left out and how to get it.
+and a byte cap, and end a cut result with one line saying what was left out and how to get it;
+and the bounds of a served SQL question (rows, timeout, model rounds).
 """
 
 # Why both caps: agents budget their context in tokens (counted as everywhere in codesift,
@@ -111,3 +112,31 @@ def _cut_first(header: str, blocks: Sequence[str], bounds: Bounds,
     if not _within(text, bounds):  # the header alone is over: say so and nothing else
         text = CUT_MARK.strip()
     return Fitted(text, 0, len(blocks), cut=True)
+
+
+# -- SQL over the server --------------------------------------------------------------------
+
+DEFAULT_SQL_ROWS = 100
+MAX_SQL_ROWS = 1000
+SQL_TIMEOUT_S = 10.0
+MAX_SQL_ROUNDS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class SqlBounds:
+    """What one served SQL question may cost: rows returned, seconds per statement (EXPLAIN
+    and the run alike), replies asked of the model. A request asks for less, never more."""
+
+    max_rows: int = MAX_SQL_ROWS
+    timeout_s: float = SQL_TIMEOUT_S
+    max_rounds: int = MAX_SQL_ROUNDS
+
+    def __post_init__(self) -> None:
+        if self.max_rows < 1 or self.timeout_s <= 0 or self.max_rounds < 1:
+            raise ValueError("SQL bounds need at least 1 row, 1 round and a positive timeout")
+
+    def rows(self, asked: int | None) -> int:
+        return min(asked or DEFAULT_SQL_ROWS, self.max_rows)
+
+    def rounds(self, asked: int | None) -> int:
+        return min(asked or 3, self.max_rounds)

@@ -15,16 +15,20 @@ from fastapi import Path as PathParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .auth import ANONYMOUS, AuditLog, Principal, RateLimiter, TokenStore
+from .bounds import SqlBounds
 from .home import HomeDB
 from .http_errors import Forbidden, HTTPError, TooManyRequests, Unauthorized
 from .jobs import JobRunner, JobStore
 from .metrics import Metrics
 from .registry import Registry
 from .schemas import MAX_BODY_BYTES
+from .sql_service import SqlService
 
 REPO_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 RepoName = Annotated[str, PathParam(pattern=REPO_NAME_PATTERN,
                                     description="A registered repository.")]
+DatabaseName = Annotated[str, PathParam(pattern=REPO_NAME_PATTERN,
+                                        description="A database of the server's SQL catalog.")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,7 @@ class ServerConfig:
     stream_poll_seconds: float = 0.25
     job_poll_seconds: float = 1.0  # also how often --watch looks for new repositories
     watch: bool = False  # re-index each repository's changes as they happen (--watch)
+    sql: SqlBounds = SqlBounds()  # rows, timeout and model rounds of a served SQL question
 
 
 class StreamCount:
@@ -74,6 +79,7 @@ class ServerState:
     runner: JobRunner
     limiter: RateLimiter
     audit: AuditLog
+    sql: SqlService
     streams: StreamCount = field(default_factory=StreamCount)
     answering: StreamCount = field(default_factory=StreamCount)
     metrics: Metrics = field(default_factory=Metrics)
@@ -93,10 +99,12 @@ def client_of(request: Request) -> str | None:
 
 
 def audit(request: Request, principal: Principal | None, repo: str | None, status: int,
-          paths: Iterable[str] = ()) -> None:
+          paths: Iterable[str] = (), *, database: str | None = None,
+          detail: dict | None = None) -> None:
     state_of(request).audit.record(
         token_id=principal.token_id if principal else None, client=client_of(request),
-        method=request.method, endpoint=request.url.path, repo=repo, status=status, paths=paths)
+        method=request.method, endpoint=request.url.path, repo=repo, status=status, paths=paths,
+        database=database, detail=detail)
 
 
 def _authenticate(request: Request, state: ServerState,
@@ -139,6 +147,7 @@ def require(principal: Principal, action: str, repo: str | None) -> None:
         raise Forbidden(f"token {principal.token_id} may not {action} {where}",
                         hint="ask for a token with that scope (codesift token create "
                              f"--repo ... --action {action})")
+
 
 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]

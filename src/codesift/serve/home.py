@@ -1,5 +1,6 @@
 """The HTTP server's home: one SQLite file holding registered repositories, token hashes,
-index jobs and the audit log, with its own numbered migrations and a one-server lock.
+index jobs and the audit log, with its own numbered migrations and a one-server lock (the
+`codesift sql` catalog is sql.db beside it).
 """
 
 # Each repository keeps its own index where codesift puts it; this file only holds what the
@@ -85,7 +86,19 @@ def m001_server(db: sqlite3.Connection) -> None:
     """)
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (m001_server,)
+def m002_sql(db: sqlite3.Connection) -> None:
+    """Databases (`codesift sql` served) become a resource beside repositories. A token made
+    before this has no database: '[]' keeps its meaning. The audit log names the database
+    and keeps what a SQL call did (question, SQL, ran, rows, outcome) as JSON."""
+    run_script(db, """
+        ALTER TABLE tokens ADD COLUMN databases TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE audit ADD COLUMN database TEXT;
+        ALTER TABLE audit ADD COLUMN detail TEXT;
+        CREATE INDEX audit_by_database ON audit(database, at);
+    """)
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (m001_server, m002_sql)
 
 
 class HomeDB:

@@ -22,18 +22,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.routing import Route
 
 from ..errors import CodesiftError
-from . import observe, routes_admin, routes_ask, routes_query
+from . import observe, routes_admin, routes_ask, routes_query, routes_sql
 from .auth import AuditLog, RateLimiter, TokenStore
 from .deps import ServerConfig, ServerState, State
 from .home import HomeDB, default_home
 from .http_errors import TooManyRequests, Unauthorized, status_of
 from .jobs import JobRunner, JobStore
-from .mcp_mount import McpMount
+from .mcp_mount import SQL_MCP_PATH, McpMount, SqlMcpMount
 from .metrics import Metrics
 from .registry import Registry
 from .schemas import Health, Ready
+from .sql_service import SqlService
 from .watching import WatchSet
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,7 @@ BODY_LIMIT_HINT = ("send a smaller request body: for a query, the issue and the 
                    "stack trace rather than whole logs (the server's --max-body sets the limit)")
 DESCRIPTION = """\
 Search, graph queries, repo maps and file ranges over codesift indexes, many repositories
-per server. Send `Authorization: Bearer <token>` (tokens come from `codesift token create`);
+per server; text-to-SQL (`/sql/...`) over the databases of the server's catalog. Send `Authorization: Bearer <token>` (tokens come from `codesift token create`);
 every error is `{"message": ..., "hint": ...}`."""
 
 
@@ -53,6 +55,7 @@ def create_app(home: str | os.PathLike | None = None,
     config = config or ServerConfig()
     state = _build_state(HomeDB(home or default_home()), config)
     mcp = McpMount(state, _error)
+    sql_mcp = SqlMcpMount(state, _error)
     watchers = WatchSet(state.registry, state.metrics, poll_seconds=config.job_poll_seconds) \
         if config.watch else None
 
@@ -63,7 +66,7 @@ def create_app(home: str | os.PathLike | None = None,
         if watchers is not None:
             watchers.start()
         try:
-            async with mcp.running():
+            async with mcp.running(), sql_mcp.running():
                 yield
         finally:
             if watchers is not None:
@@ -71,6 +74,7 @@ def create_app(home: str | os.PathLike | None = None,
             # A running job stops at its next batch and is resumed by the next start.
             await anyio.to_thread.run_sync(state.runner.stop)
             state.registry.close()
+            state.sql.close()
             state.db.unlock_server()
 
     app = FastAPI(title="codesift", version=_version(), description=DESCRIPTION,
@@ -82,8 +86,13 @@ def create_app(home: str | os.PathLike | None = None,
     app.include_router(routes_admin.router)
     app.include_router(routes_query.router)
     app.include_router(routes_ask.router)
+    app.include_router(routes_sql.router)
     app.include_router(observe.router)
     app.mount("/mcp", mcp)  # /mcp/{name}: not in the OpenAPI document (it speaks MCP)
+    # The sql_* tools, for every token within its scope. The route takes the exact path,
+    # which the mount alone would answer with a redirect to /sql/mcp/.
+    app.router.routes.append(Route(SQL_MCP_PATH, sql_mcp, include_in_schema=False))
+    app.mount(SQL_MCP_PATH, sql_mcp)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     if not config.auth:
         # Without tokens only Host headers naming loopback get in: a web page that
@@ -136,7 +145,8 @@ def _build_state(db: HomeDB, config: ServerConfig) -> ServerState:
                        on_done=lambda name, index: observe.record_size(metrics, name, index))
     return ServerState(config=config, db=db, tokens=TokenStore(db), registry=registry,
                        jobs=jobs, runner=runner, limiter=RateLimiter(config.rate, config.burst),
-                       audit=AuditLog(db), metrics=metrics)
+                       audit=AuditLog(db), metrics=metrics,
+                       sql=SqlService(db.home, config.sql))
 
 
 def _error(status: int, message: str, hint: str = "", headers: dict | None = None,

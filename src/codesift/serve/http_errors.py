@@ -8,6 +8,7 @@ from ..errors import (
     BadQueryError,
     CodesiftError,
     CorruptIndexError,
+    DatabaseError,
     EmbedderError,
     IndexError_,
     LLMError,
@@ -62,6 +63,7 @@ _STATUS: tuple[tuple[type[CodesiftError], int], ...] = (
     (EmbedderError, 502),  # the embedding model or endpoint failed
     (LLMNotConfiguredError, 409),  # the server has no LLM settings: /context still works
     (LLMError, 502),  # the LLM endpoint failed
+    (DatabaseError, 502),  # a database `codesift sql` serves failed or timed out
 )
 
 

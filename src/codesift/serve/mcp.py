@@ -1,5 +1,6 @@
 """The MCP server for coding agents, built on the official MCP Python SDK: a factory over one
-Index registering the tools of tools.py / tools_graph.py, for stdio or streamable HTTP.
+Index registering the tools of tools.py / tools_graph.py (and, given a SQL backend, the
+sql_* tools of tools_sql.py), for stdio or streamable HTTP.
 """
 
 # Tool descriptions are written for the agent choosing a tool: what it answers, when it beats
@@ -15,15 +16,16 @@ import sqlite3
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Annotated
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from ..errors import CodesiftError
 from ..graph.query import DEFAULT_MIN_CONFIDENCE
-from . import tools, tools_answer, tools_graph
-from .bounds import Bounds
+from . import tools, tools_answer, tools_graph, tools_sql
+from .bounds import MAX_SQL_ROWS, Bounds
 from .tools import Backend, IndexSource
+from .tools_sql import SqlTools
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -55,19 +57,45 @@ Confidence = Annotated[float, Field(ge=0.0, le=1.0, description=(
     "close guesses, 0 = every guess (e.g. any method of that name on an unknown object)."))]
 
 
+SQL_INSTRUCTIONS = """\
+codesift sql answers questions about data with checked SQL, on the databases of a catalog
+whose schemas (tables, columns, keys, comments, sample values), documentation and example
+queries it has learned. Call sql_schema to see a database, sql_context to see exactly what a
+question would be answered from, and sql_query to have SQL written, checked (parse, names,
+read-only, EXPLAIN) and, with run=true, executed read-only with a row limit and a timeout."""
+
+
 def build_mcp_server(index: Index | IndexSource, *, bounds: Bounds | None = None,
-                     log_level: str = "WARNING", observe_tool=None) -> MCPServer:
+                     log_level: str = "WARNING", observe_tool=None,
+                     sql: SqlTools | None = None) -> MCPServer:
     """An MCP server answering from `index`: an Index, opened once and kept for the server's
     life, or a callable lending one per tool call as a context manager (see tools.Backend).
-    `observe_tool(name)` is a context manager around each call (metrics.Metrics.tool)."""
+    `observe_tool(name)` is a context manager around each call (metrics.Metrics.tool).
+    `sql`: also the sql_* tools (`codesift mcp --sql`)."""
     backend = Backend(index, bounds, observe_tool)
     server = MCPServer("codesift", title="codesift code search", version=_version(),
-                       instructions=INSTRUCTIONS, log_level=log_level)
+                       instructions=INSTRUCTIONS + ("\n\n" + SQL_INSTRUCTIONS if sql else ""),
+                       log_level=log_level)
     _register_retrieval(server, backend)
     _register_graph(server, backend)
     _register_answers(server, backend)
     _register_status(server, backend)
+    if sql is not None:
+        _register_sql(server, sql)
     return server
+
+
+def build_sql_mcp_server(sql: SqlTools, *, log_level: str = "WARNING") -> MCPServer:
+    """An MCP server with the sql_* tools only (the HTTP server's /sql/mcp)."""
+    server = MCPServer("codesift-sql", title="codesift text-to-SQL", version=_version(),
+                       instructions=SQL_INSTRUCTIONS, log_level=log_level)
+    _register_sql(server, sql)
+    return server
+
+
+def sql_mcp_http_app(sql: SqlTools, *, host: str = "127.0.0.1") -> Starlette:
+    """build_sql_mcp_server as a streamable-HTTP ASGI app at "/" (see mcp_http_app)."""
+    return build_sql_mcp_server(sql).streamable_http_app(streamable_http_path="/", host=host)
 
 
 def mcp_http_app(index: Index | IndexSource, *, path: str = "/mcp",
@@ -250,6 +278,63 @@ def _register_answers(server: MCPServer, backend: Backend) -> None:
         "[path:lines] citation is inside the context and every named identifier exists. "
         "Fails with a hint when no LLM is configured; prefer get_context if you will reason "
         "over the code yourself." + _CAPPED))
+
+
+Database = Annotated[str, Field(description=(
+    "A database of the catalog by name, e.g. shop (sql_schema's and the server's list name "
+    "them)."))]
+SqlQuestion = Annotated[str, Field(description=(
+    "A question about the data in plain words, e.g. 'how many orders did each customer in "
+    "London place last month?'; values as the data writes them help ('shipped')."))]
+
+
+def _register_sql(server: MCPServer, sql: SqlTools) -> None:
+    def sql_schema(database: Database, ctx: Context) -> CallToolResult:
+        return _call(sql, tools_sql.sql_schema, ctx=ctx, database=database)
+
+    def sql_context(
+        question: SqlQuestion, ctx: Context,
+        database: Annotated[str | None, Field(description=(
+            "The database; omit it and the best match for the question is chosen."))] = None,
+        budget: Annotated[int, Field(ge=100, le=32_000, description=(
+            "Token budget for schema + examples + docs (capped by the output cap)."))] = 2000,
+    ) -> CallToolResult:
+        return _call(sql, tools_sql.sql_context, ctx=ctx, question=question,
+                     database=database, budget=budget)
+
+    def sql_query(
+        question: SqlQuestion, database: Database, ctx: Context,
+        run: Annotated[bool, Field(description=(
+            "Execute the checked SQL (read-only, with a timeout) and return rows."))] = False,
+        row_limit: Annotated[int | None, Field(ge=1, le=MAX_SQL_ROWS, description=(
+            "Rows returned at most (default 100)."))] = None,
+    ) -> CallToolResult:
+        return _call(sql, tools_sql.sql_query, ctx=ctx, question=question, database=database,
+                     run=run, row_limit=row_limit)
+
+    server.add_tool(sql_schema, annotations=READ_ONLY, description=(
+        "The learned schema of one SQL database: every table and view with its columns "
+        "(type, primary key, NOT NULL, foreign key as -> table.column), comments, and sample "
+        "values showing how the data is written ('London', 'shipped'). Use it to see what a "
+        "database holds before asking about it or writing SQL yourself; for one question, "
+        "sql_context shows only the tables that matter." + _CAPPED))
+    server.add_tool(sql_context, annotations=READ_ONLY, description=(
+        "What a question about data would be answered from, without calling any LLM: the "
+        "tables and columns linked to the question (as CREATE TABLE text with comments and "
+        "sample values), the team's stored example queries most like it, and the relevant "
+        "documentation, packed into a token budget. Use it to write SQL yourself with the "
+        "right names, or to see why sql_query chose what it did. Omit database to have the "
+        "best-matching database picked." + _CAPPED))
+    server.add_tool(sql_query, annotations=ToolAnnotations(
+        read_only_hint=True, destructive_hint=False, idempotent_hint=False,
+        open_world_hint=True), description=(
+        "Answer a question about data with SQL: the configured LLM writes one SELECT from "
+        "the question's context, and it is checked (parses, every table and column exists, "
+        "read-only, EXPLAIN accepts it) and sent back with the error until it passes. With "
+        "run=true it is executed read-only with a row limit and a timeout and the rows are "
+        "returned; writes (INSERT, UPDATE, DELETE, DDL) are never run. Fails with a hint "
+        "when no LLM is configured: then use sql_context and write the SQL yourself."
+        + _CAPPED))
 
 
 def _register_status(server: MCPServer, backend: Backend) -> None:

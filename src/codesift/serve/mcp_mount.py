@@ -1,5 +1,6 @@
 """MCP over the HTTP server: /mcp/{name} is that repository's MCP server (serve/mcp.py,
-streamable HTTP), behind the same tokens, scopes, rate limits and audit as the REST API.
+streamable HTTP) and /sql/mcp the sql_* tools, behind the same tokens, scopes, rate limits
+and audit as the REST API.
 """
 
 # serve/mcp.py builds one MCP app per repository, built on first use over the Registry (each
@@ -7,6 +8,9 @@ streamable HTTP), behind the same tokens, scopes, rate limits and audit as the R
 # follows rebuilds). Each app needs its lifespan (the SDK's session manager) running: the
 # server's lifespan holds a task group and each MCP app's lifespan runs as a task in it
 # until shutdown, so it is entered and left in the same task.
+# /sql/mcp is one app for every token: each HTTP request is authenticated here and its
+# Caller (token, audit) travels in the request's scope state to the tool call it carries,
+# where the SQL service holds it to the token's databases and actions.
 
 from __future__ import annotations
 
@@ -20,7 +24,11 @@ from starlette.routing import get_route_path
 
 from ..errors import CodesiftError
 from .deps import ServerState, audit, check
-from .http_errors import HTTPError, NotFound, status_of
+from .http_errors import HTTPError, NotFound, Unauthorized, status_of
+from .sql_service import Caller
+
+CALLER_KEY = "codesift.sql_caller"  # in an /sql/mcp request's scope["state"]
+SQL_MCP_PATH = "/sql/mcp"
 
 
 class McpMount:
@@ -55,11 +63,7 @@ class McpMount:
             await anyio.to_thread.run_sync(self._authorize, request, name)
             app = await self._app(name)
         except CodesiftError as exc:
-            headers = {"WWW-Authenticate": "Bearer"} if status_of(exc) == 401 else None
-            if getattr(exc, "retry_after", None):
-                headers = {"Retry-After": str(exc.retry_after)}
-            response = self.error_response(status_of(exc), str(exc), exc.hint, headers)
-            return await response(scope, receive, send)
+            return await _refuse(self.error_response, exc, scope, receive, send)
         child = dict(scope)
         child["root_path"] = scope.get("root_path", "") + f"/{name}"
         if not tail:  # the MCP endpoint is the app's "/"
@@ -67,11 +71,7 @@ class McpMount:
         await app(child, receive, send)
 
     def _authorize(self, request: Request, name: str) -> None:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        credentials = HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip()) \
-            if scheme.lower() == "bearer" and token.strip() else None
-        principal = check(request, self.state, credentials, "read", name or None)
+        principal = check(request, self.state, _credentials(request), "read", name or None)
         try:
             self.state.registry.get(name)
         except HTTPError as exc:
@@ -93,6 +93,89 @@ class McpMount:
                 await self._group.start(_run_lifespan, app)
                 self._apps[name] = app
             return self._apps[name]
+
+
+class SqlMcpMount:
+    """The ASGI app mounted at /sql/mcp: the sql_* tools for every token, each call held to
+    the token of the HTTP request that carries it."""
+
+    def __init__(self, state: ServerState, error_response) -> None:
+        self.state = state
+        self.error_response = error_response
+        self._app = None
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Entered by the server's lifespan. A fresh app each time: the SDK's session
+        manager runs once per instance."""
+        from .mcp import sql_mcp_http_app
+        from .tools_sql import SqlTools
+        tools = SqlTools(self.state.sql, caller_of, observe=self.state.metrics.tool)
+        app = sql_mcp_http_app(tools, host=self.state.config.host)
+        async with app.router.lifespan_context(app):
+            self._app = app
+            try:
+                yield
+            finally:
+                self._app = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        request = Request(scope)
+        try:
+            caller = await anyio.to_thread.run_sync(self._caller, request)
+            if self._app is None:
+                raise NotFound("MCP is served only while the server runs (its lifespan)",
+                               hint="run it with codesift serve")
+        except CodesiftError as exc:
+            return await _refuse(self.error_response, exc, scope, receive, send)
+        child = dict(scope)
+        child["state"] = {**scope.get("state", {}), CALLER_KEY: caller}
+        rest = get_route_path(scope)
+        if rest == SQL_MCP_PATH:  # the exact path, by its own route rather than the mount
+            child["root_path"] = scope.get("root_path", "") + SQL_MCP_PATH
+            rest = ""
+        if not rest.strip("/"):  # the MCP endpoint is the app's "/"
+            child["path"] = scope["path"].rstrip("/") + "/"
+        await self._app(child, receive, send)
+
+    def _caller(self, request: Request) -> Caller:
+        """Any live token within its rate limit (401/429 audited); what it may do with
+        which database is decided per tool call."""
+        principal = check(request, self.state, _credentials(request), None, None)
+
+        def record(database: str | None, status: int, detail: dict | None) -> None:
+            audit(request, principal, None, status, database=database, detail=detail)
+        return Caller(principal, record)
+
+
+def caller_of(ctx) -> Caller:
+    """The Caller SqlMcpMount put in the scope of the HTTP request carrying this call."""
+    try:
+        request = ctx.request_context.request
+    except (AttributeError, ValueError):  # no request: not called over HTTP
+        request = None
+    caller = getattr(request, "scope", {}).get("state", {}).get(CALLER_KEY)
+    if caller is None:  # not through SqlMcpMount: refuse rather than serve unchecked
+        raise Unauthorized("this MCP endpoint needs an API token",
+                           hint="send Authorization: Bearer <token> (codesift token create)")
+    return caller
+
+
+def _credentials(request: Request) -> HTTPAuthorizationCredentials | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip())
+    return None
+
+
+async def _refuse(error_response, exc: CodesiftError, scope, receive, send) -> None:
+    headers = {"WWW-Authenticate": "Bearer"} if status_of(exc) == 401 else None
+    if getattr(exc, "retry_after", None):
+        headers = {"Retry-After": str(exc.retry_after)}
+    response = error_response(status_of(exc), str(exc), exc.hint, headers)
+    await response(scope, receive, send)
 
 
 async def _run_lifespan(app, *, task_status) -> None:

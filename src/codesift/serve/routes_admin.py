@@ -160,7 +160,8 @@ def list_tokens(state: State, include_revoked: bool = False,
 def create_token(body: TokenIn, request: Request, state: State,
                  *, principal: AdminsServer):
     """Create a token; its secret is in this response and nowhere else."""
-    info, secret = state.tokens.create(body.name, body.repos, body.actions)
+    info, secret = state.tokens.create(body.name, body.repos, body.actions or (),
+                                       body.databases)
     audit(request, principal, None, 201)
     return {**info.to_dict(), "token": secret}
 
@@ -178,7 +179,10 @@ def revoke_token(token_id: TokenId, request: Request,
 @router.get("/audit", response_model=list[AuditOut], tags=["tokens"], responses=error_responses())
 def read_audit(state: State, token_id: Annotated[str | None, Query(max_length=64)] = None,
                repo: Annotated[str | None, Query(max_length=64)] = None,
+               database: Annotated[str | None, Query(max_length=64)] = None,
                limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                *, principal: AdminsServer):
-    """Who retrieved which paths, and every refused request; newest first."""
-    return [e.to_dict() for e in state.audit.entries(token_id=token_id, repo=repo, limit=limit)]
+    """Who retrieved which paths or asked which database what (with the SQL, whether it ran
+    and how it ended), and every refused request; newest first."""
+    return [e.to_dict() for e in state.audit.entries(token_id=token_id, repo=repo,
+                                                     database=database, limit=limit)]

@@ -84,17 +84,23 @@ class JobOut(BaseModel):
 
 class TokenIn(Strict):
     name: str = Field(min_length=1, max_length=100)
-    repos: list[Name] = Field(min_length=1, max_length=100,
+    repos: list[Name] = Field(default=[], max_length=100,
                               description='Repository names, or ["*"] for every one.')
-    actions: list[Literal["read", "index", "admin"]] = Field(
-        default=["read"], min_length=1, max_length=3,
-        description="read: search/graph/map/files/status; index: + jobs; admin: + everything.")
+    databases: list[Name] = Field(default=[], max_length=100, description=(
+        'Databases of the server\'s SQL catalog, or ["*"] for every one (a token needs '
+        'repositories, databases or both).'))
+    actions: list[Literal["read", "index", "admin", "sql:read", "sql:query"]] | None = Field(
+        default=None, min_length=1, max_length=5,
+        description="On repositories, read: search/graph/map/files/status; index: + jobs; "
+                    "admin: + everything. On databases, sql:read: schemas and contexts; "
+                    "sql:query: + SQL written and run. Default: read and/or sql:read.")
 
 
 class TokenOut(BaseModel):
     id: str
     name: str
     repos: list[str]
+    databases: list[str] = []
     actions: list[str]
     created_at: float
     revoked_at: float | None = None
@@ -266,6 +272,9 @@ class AuditOut(BaseModel):
     repo: str | None
     status: int
     paths: list[str]
+    database: str | None = None
+    detail: dict[str, Any] | None = Field(None, description=(
+        "For SQL calls: question, sql, ran, rows, outcome (and error when it failed)."))
 
 
 RepoOut.model_rebuild()
@@ -273,13 +282,14 @@ RepoOut.model_rebuild()
 
 _ERROR_TEXT = {400: "Bad input (a path outside the repository, an unusable query)",
                401: "No token, or an unknown or revoked one",
-               403: "The token's scope does not cover this repository or action",
-               404: "No such repository, job, token, symbol or file",
+               403: "The token's scope does not cover this repository, database or action",
+               404: "No such repository, database, job, token, symbol or file",
                409: "Not possible in the current state (no index yet, name taken, no LLM "
                     "configured)",
                413: "Request body larger than the server allows",
                422: "A field or parameter is invalid or out of range",
-               429: "Rate limit exceeded: wait Retry-After seconds"}
+               429: "Rate limit exceeded: wait Retry-After seconds",
+               502: "The LLM endpoint or a database failed (unreachable, refused, timed out)"}
 
 
 def error_responses(*codes: int, streaming: bool = False) -> dict[int | str, dict[str, Any]]:

@@ -167,8 +167,10 @@ class SqlWorkspace:
                              hint=f"run: codesift sql learn {name}")
         return schema
 
-    def schemas(self) -> list[Schema]:
-        out = [self.catalog.load_schema(e.name) for e in self.catalog.list()]
+    def schemas(self, among: Sequence[str] | None = None) -> list[Schema]:
+        """Every learned schema, or those named in `among` (a caller's databases)."""
+        out = [self.catalog.load_schema(e.name) for e in self.catalog.list()
+               if among is None or e.name in among]
         out = [s for s in out if s.tables]
         if not out:
             raise UsageError("no database has been learned yet",
@@ -177,13 +179,15 @@ class SqlWorkspace:
 
     def context(self, question: str, *, database: str | None = None,
                 budget: int = DEFAULT_BUDGET, count: Callable[[str], int],
-                hide: Callable[[Example], bool] | None = None) -> SqlContext:
-        """What the model would be sent. No `database`: every learned one is searched and
-        the best is chosen. `hide(example)` keeps an example out (leave-one-out)."""
+                hide: Callable[[Example], bool] | None = None,
+                among: Sequence[str] | None = None) -> SqlContext:
+        """What the model would be sent. No `database`: every learned one (or each named in
+        `among`) is searched and the best is chosen. `hide(example)` keeps an example out
+        (leave-one-out)."""
         question = check_question(question)
         if budget < 100:
             raise UsageError(f"a budget of {budget} tokens is too small", hint="use 100 or more")
-        schemas = [self.schema(database)] if database else self.schemas()
+        schemas = [self.schema(database)] if database else self.schemas(among)
         index = SchemaIndex(schemas, self._embed)
         linked = index.link(question, database=database)
         chosen = linked.database
