@@ -191,7 +191,7 @@ def test_context_json_has_the_clis_keys_and_the_messages(api, llm_server):
     assert 0 < ctx["tokens"] <= 600 and ctx["budget"] == 600
     assert ctx["examples"][0]["question"] == "How many orders has each customer placed?"
     assert "CREATE TABLE customers" in ctx["schema"]
-    assert ctx["messages"][0]["role"] == "system" and "'London'" in ctx["messages"][1]["content"]
+    assert ctx["messages"][0]["role"] == "system" and "'London'" in ctx["messages"][0]["content"]
     assert llm_server.chat_requests == []  # no model is called for a context
 
 
@@ -222,7 +222,7 @@ def test_query_returns_sql_and_rows_in_the_clis_shape(api, llm_server):
     assert out["rows"]["rows"] == [["Ada Lovelace"], ["Alan Turing"]]
     assert out["model"] == "test-model" and out["tables"] == ["customers"]
     assert [r["error"] for r in out["rounds"]] == [None]
-    assert "'London'" in llm_server.chat_requests[0].body["messages"][1]["content"]
+    assert "'London'" in llm_server.chat_requests[0].body["messages"][0]["content"]
 
     llm_server.push(Answer(LONDON))
     with api("analyst") as c:  # without run: the SQL, no rows
@@ -286,7 +286,8 @@ def test_the_audit_log_has_who_asked_what_and_the_sql(served, api, llm_server):
 def test_a_write_from_the_model_never_runs(served, api, llm_server):
     shop = served[2]
     llm_server.push(Answer("```sql\nDELETE FROM orders\n```"),
-                    Answer("```sql\nSELECT 1; DROP TABLE orders\n```"))
+                    Answer("```sql\nWITH gone AS (DELETE FROM orders RETURNING *) "
+                           "SELECT count(*) FROM gone\n```"))
     with api("analyst") as c:
         got = c.post("/sql/query", json={"question": "remove all orders", "database": "shop",
                                          "run": True, "max_rounds": 2})
@@ -298,7 +299,7 @@ def test_a_write_from_the_model_never_runs(served, api, llm_server):
     (entry,) = [e for e in _audit(served, database="shop")
                 if (e["detail"] or {}).get("question") == "remove all orders"]
     assert entry["detail"]["outcome"] == "rejected" and entry["detail"]["ran"] is False
-    assert "DROP TABLE orders" in entry["detail"]["sql"]
+    assert "DELETE FROM orders RETURNING" in entry["detail"]["sql"]
 
 
 def test_without_an_llm_a_query_is_409_and_audited(served, api):

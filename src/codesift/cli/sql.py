@@ -161,6 +161,7 @@ def context_cmd(question, database, budget, home, as_json):
     messages = messages_for(ctx)
     if as_json:
         return emit_json({**ctx.to_dict(), "messages": messages})
+    from ..sql.generate import format_messages
     click.echo(format_messages(messages))
     click.echo(f"\n[{ctx.database}: {len(ctx.shown_tables)} tables, {len(ctx.examples)} "
                f"examples, {len(ctx.docs)} doc sections, {ctx.tokens} tokens of {ctx.budget}]",
@@ -342,13 +343,9 @@ def _no_llm(ctx, as_json, exc) -> None:
     if as_json:
         return emit_json({"sql": None, "ok": False, "llm": hint, "error": str(exc),
                           "context": ctx.to_dict(), "messages": messages_for(ctx)})
+    from ..sql.generate import format_messages
     click.echo(format_messages(messages_for(ctx)))
     click.echo(f"\n{hint}", err=True)
-
-
-def format_messages(messages: list[dict]) -> str:
-    """The chat as it would be sent, one headed block per message."""
-    return "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages)
 
 
 def _print_rows(rows) -> None:

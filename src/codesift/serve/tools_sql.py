@@ -76,17 +76,17 @@ def _table_block(table) -> str:
 
 def sql_context(call: SqlCall, question: str, database: str | None = None,
                 budget: int = DEFAULT_BUDGET) -> ToolOutput:
-    from ..sql.context import render_prompt
-    from ..sql.generate import messages_for
+    from ..sql.generate import format_messages, messages_for
     # The packer never exceeds its budget; under the cap (less the header) it arrives whole.
     budget = max(100, min(budget, call.bounds.max_tokens - 200))
     ctx = call.service.context(call.caller, question, database=database, budget=budget)
     header = (f"context for {question[:80]!r} on {ctx.database} ({ctx.dialect}): "
               f"{len(ctx.shown_tables)} tables, {len(ctx.examples)} examples, "
               f"{len(ctx.docs)} doc sections, {ctx.tokens} of {ctx.budget} tokens")
-    out = fit(header, [render_prompt(ctx)], call.bounds,
+    messages = messages_for(ctx)
+    out = fit(header, [format_messages(messages)], call.bounds,
               lambda shown: "[truncated by the output cap]")
-    return ToolOutput(out.text, {**ctx.to_dict(), "messages": messages_for(ctx)})
+    return ToolOutput(out.text, {**ctx.to_dict(), "messages": messages})
 
 
 # -- sql_query -------------------------------------------------------------------------------

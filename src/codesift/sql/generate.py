@@ -59,6 +59,18 @@ def messages_for(ctx: SqlContext) -> list[dict]:
     return messages
 
 
+def _endpoint_model(client, stream) -> str | None:
+    """The model of the endpoint that answered, when the stream was left before its end
+    (the reply's own model name arrives with the last chunk)."""
+    name = getattr(stream, "endpoint", None)
+    return next((e.model for e in getattr(client, "endpoints", ()) if e.name == name), None)
+
+
+def format_messages(messages: list[dict]) -> str:
+    """The chat as it would be sent, one headed block per message (for people to read)."""
+    return "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages)
+
+
 def extract_sql(reply: str) -> str:
     """The SQL of a reply: its first fenced block, else its first statement (from the first
     SELECT/WITH line to the first `;` outside quotes, or a blank line); prose dropped."""
@@ -102,7 +114,8 @@ def generate(ctx: SqlContext, schema: Schema, client, *, max_rounds: int = 3,
                     break  # the SQL block is complete: what a model adds after it is not read
         finally:
             stream.close()
-        model = getattr(stream.completion, "model", None) or model
+        model = getattr(stream.completion, "model", None) or _endpoint_model(client, stream) \
+            or model
         reply = "".join(parts)
         sql = extract_sql(reply)
         try:
