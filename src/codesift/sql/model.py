@@ -88,3 +88,4 @@ class CodeLink:
     symbol: str  # the enclosing definition's qualname as indexed, "" at top level
     kind: str  # "sqlalchemy-model", "django-model", "migration" or "sql"
     writes: bool = False  # the statement inserts, updates, deletes or merges its rows
+    repo: str = ""  # the repository's resolved root, once stored in the catalog
