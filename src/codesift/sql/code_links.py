@@ -4,9 +4,10 @@ mapped to a table, migrations that shape it, and raw SQL strings that read or wr
 Everything is read from the code index, never from the repository: the file-level FTS
 index picks the files that name a table (plus the models and migrations modules, whose
 tables are derived rather than written), their text is rebuilt from the stored units
-(code_text.py), Python files are read with `ast` for models and strings, other languages
-with a small lexer (code_strings.py), and a string becomes a link only when it starts like
-a SQL statement, names a table of the schema, and sqlglot parses it and finds the table.
+(code_text.py), Python files that may map tables are read with `ast` (code_orm.py), every
+file's strings with a small lexer (code_strings.py), and a string becomes a link only when
+it starts like a SQL statement, names a table of the schema, and sqlglot parses it and
+finds the table there. ORM models are not known to write (writes is False for them).
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ def _file_links(file: IndexedFile, names: TableNames, dialect: str) -> tuple[lis
         if not _worth_parsing(lit.text, names, whole_file=file.language == "sql"):
             continue
         parsed += 1
-        for table, writes in _sql_tables(lit.text, names, dialect):
+        for table, writes in sql_tables(lit.text, names, dialect):
             links.append(CodeLink(table, file.path, lit.start_line, lit.end_line,
                                   file.symbol_at(lit.start_line), SQL, writes))
     return links, parsed
@@ -174,7 +175,7 @@ def _worth_parsing(text: str, names: TableNames, *, whole_file: bool) -> bool:
     return names.named_in(text)
 
 
-def _sql_tables(text: str, names: TableNames, dialect: str) -> list[tuple[str, bool]]:
+def sql_tables(text: str, names: TableNames, dialect: str) -> list[tuple[str, bool]]:
     """(table key, written) for each schema table the statement(s) in `text` use."""
     sql = _BRACES.sub(PLACEHOLDER, _PYFORMAT.sub("?", text)).replace("%%", "%")
     statements = _parse(sql, dialect)
@@ -196,7 +197,8 @@ def _parse(sql: str, dialect: str) -> list[exp.Expression]:
 
 def _statement_tables(stmt: exp.Expression, names: TableNames) -> Iterator[tuple[str, bool]]:
     if isinstance(stmt, exp.Command):  # REPLACE INTO, which SQLite's dialect leaves unparsed
-        m = _REPLACE_INTO.match(f"{stmt.this} {stmt.expression or ''}")
+        rest = stmt.expression.name if isinstance(stmt.expression, exp.Expression) else ""
+        m = _REPLACE_INTO.match(f"{stmt.this} {rest}")
         if m:
             *schema, name = m.group(1).replace('"', "").replace("`", "").split(".")
             table = names.resolve(schema[-1] if schema else None, name)
