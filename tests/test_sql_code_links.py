@@ -338,6 +338,18 @@ def test_cli_link_without_an_index_is_one_line_and_a_hint(home, shop, tmp_path):
     assert "no index for" in out.output and "codesift index" in out.output
     assert "Traceback" not in out.output
 
+    # An index kept elsewhere is named as `codesift index --index-dir` names it.
+    write_tree(tmp_path / "plain", {"jobs.py": REPO["shop/queries.py"]})
+    with codesift.open_index(tmp_path / "plain", dense=False,
+                             index_dir=str(tmp_path / "idx")) as index:
+        index.update()
+    out = run(home, "link", "shop", "--repo", str(tmp_path / "plain"), "--index-dir",
+              str(tmp_path / "idx"), "--json")
+    assert out.exit_code == 0, out.output
+    assert {(d["path"], d["table"], d["writes"]) for d in json.loads(out.stdout)["links"]} == {
+        ("jobs.py", "orders", False), ("jobs.py", "customers", False),
+        ("jobs.py", "orders", True)}
+
 
 def test_context_json_lists_the_shown_tables_code_and_the_prompt_cites_it(repo, home, shop):
     run(home, "add", "shop", str(shop))

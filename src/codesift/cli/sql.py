@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from .common import emit_json, friendly_errors
+from .common import emit_json, friendly_errors, index_dir_option
 
 home_option = click.option("--home", type=click.Path(file_okay=False), default=None,
                            help="The codesift home holding the catalog "
@@ -144,16 +144,17 @@ def learn_cmd(name, home, no_samples, docs, examples, execute, as_json):
 @click.argument("name")
 @click.option("--repo", type=click.Path(file_okay=False), default=".", show_default=True,
               help="An indexed repository (codesift index PATH first).")
+@index_dir_option
 @home_option
 @click.option("--json", "as_json", is_flag=True)
 @friendly_errors
-def link_cmd(name, repo, home, as_json):
+def link_cmd(name, repo, index_dir, home, as_json):
     """Link NAME's tables to the code that uses them in an indexed repository: ORM models
     (SQLAlchemy, Django), migrations and raw SQL strings. Linking the same repository again
     replaces its links; `codesift sql context` then cites them."""
     ws, _ = _workspace(home, dense=False)
     with ws.catalog:
-        report = ws.link_code(name, repo)
+        report = ws.link_code(name, repo, index_dir=index_dir)
     if as_json:
         return emit_json(_link_dict(report))
     by_table: dict[str, list] = {}

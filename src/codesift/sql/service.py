@@ -148,13 +148,14 @@ class SqlWorkspace:
         return stored[0] if stored else next(
             e for e in self.catalog.examples(name) if e.question == question)
 
-    def link_code(self, name: str, repo: str | Path) -> CodeReport:
+    def link_code(self, name: str, repo: str | Path, *, index_dir: str | Path | None = None
+                  ) -> CodeReport:
         """Find where the indexed repository at `repo` uses `name`'s tables and store it,
         replacing what an earlier link of that repository stored. The index must exist
         (NoIndexError says how to build it); it is read, never updated."""
         from ..api import open_index
         schema = self.schema(name)
-        with open_index(repo) as index:
+        with open_index(repo, index_dir=index_dir) as index:
             scan = link_code(index, schema)
             root = str(index.root)
         self.catalog.replace_code_links(name, root, scan.links, files=scan.files)
