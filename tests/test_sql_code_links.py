@@ -442,3 +442,20 @@ def test_lexer_reads_strings_not_comments_and_joins_concatenations():
     py = "x = ('SELECT a '\n     \"FROM t\")  # 'no'\ny = f'{z}'\n"
     assert [(x.text, x.start_line, x.end_line) for x in lexed_literals(py, "python")] == [
         ("SELECT a FROM t", 1, 2), ("{z}", 3, 3)]
+
+
+def test_kotlin_indexed_as_text_is_read_like_java(tmp_path, workspace):
+    root = write_tree(tmp_path / "app", {"data/OrderDao.kt": '''
+        // Room DAO: "DELETE FROM orders" in a comment is no link
+        interface OrderDao {
+            @Query("""
+                DELETE FROM orders WHERE status = 'cancelled'
+            """)
+            fun purge()
+        }
+    '''})
+    with codesift.open_index(root, dense=False) as index:
+        index.update()
+        scan = link_code(index, workspace.schema("shop"))
+    assert [(k.table, k.path, k.start_line, k.end_line, k.writes) for k in scan.links] == [
+        ("orders", "data/OrderDao.kt", 3, 5, True)]

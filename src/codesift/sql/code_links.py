@@ -27,7 +27,7 @@ from sqlglot.errors import SqlglotError
 from ..store.sqlite_units import all_files, file_units, files_naming
 from ..tokens import word_tokens
 from .code_orm import may_map_tables, orm_uses
-from .code_strings import PLACEHOLDER, Literal, lexed_literals
+from .code_strings import PLACEHOLDER, SYNTAX, Literal, lexed_literals
 from .code_text import IndexedFile, Unit, rebuild
 from .model import CodeLink, Schema
 from .statements import UnclosedError, split_statements
@@ -38,6 +38,8 @@ KIND_ORDER = {"sqlalchemy-model": 0, "django-model": 0, SQL: 1, "migration": 2}
 # Where models and migrations live: their tables are derived, not written in the text.
 ORM_PATHS = ("%models.py", "%/models/%.py", "models/%.py", "%/migrations/%.py",
              "migrations/%.py")
+_TEXT_LANGUAGES = {"kt": "kotlin", "kts": "kotlin", "scala": "scala", "swift": "swift",
+                   "dart": "dart"}
 MAX_SQL_CHARS = 50_000  # a longer "string" is data (a fixture, a dump), not a query
 
 _STATEMENT_START = re.compile(
@@ -105,13 +107,27 @@ def link_code(index, schema: Schema) -> LinkScan:
 
 
 def _candidates(db, schema: Schema) -> list[tuple[int, str, str]]:
+    """(id, path, language to read it as) of the files worth reading: code and SQL that
+    name a table, and the modules where ORM models and migrations live."""
     terms: list[str] = []
+    files = None
     for t in schema.tables:
         tokens = [word_tokens(w)[:1] for w in _WORD.findall(t.name)]
         if not all(tokens):  # a name the index does not keep as a token: read every file
-            return all_files(db)
+            files = all_files(db)
+            break
         terms += [tok[0] for tok in tokens]
-    return files_naming(db, sorted(set(terms)), ORM_PATHS)
+    if files is None:
+        files = files_naming(db, sorted(set(terms)), ORM_PATHS)
+    read_as = ((fid, path, _language(path, language)) for fid, path, language in files)
+    return [f for f in read_as if f[2] == SQL or f[2] in SYNTAX]
+
+
+def _language(path: str, language: str) -> str:
+    """Kotlin, Scala, Swift and Dart are indexed as text; their strings read like Java's."""
+    if language == "text":
+        return _TEXT_LANGUAGES.get(path.rsplit(".", 1)[-1].lower(), language)
+    return language
 
 
 def _rebuilt(db, candidates: Sequence[tuple[int, str, str]]) -> Iterator[IndexedFile]:
