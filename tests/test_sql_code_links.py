@@ -100,6 +100,7 @@ REPO = {
 
 
         def label(order):
+            """Create the orders' label: not SQL, and never given to sqlglot."""
             return "orders: %s" % order
     ''',
     "web/orders.js": '''

@@ -42,9 +42,14 @@ _TEXT_LANGUAGES = {"kt": "kotlin", "kts": "kotlin", "scala": "scala", "swift": "
                    "dart": "dart"}
 MAX_SQL_CHARS = 50_000  # a longer "string" is data (a fixture, a dump), not a query
 
+# DDL only on a table, view, index or trigger: "Create a new session key." is prose, and
+# sqlglot would log a warning for each such docstring it falls back to reading as a command.
 _STATEMENT_START = re.compile(
     r"\s*(?:\(\s*)*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*"
-    r"(SELECT|INSERT|UPDATE|DELETE|MERGE|REPLACE|UPSERT|WITH|CREATE|ALTER|DROP|TRUNCATE)\b",
+    r"(?:(?:SELECT|INSERT|UPDATE|DELETE|MERGE|REPLACE|UPSERT|WITH|TRUNCATE)\b"
+    r"|(?:CREATE|ALTER|DROP)\s+(?:OR\s+REPLACE\s+)?"
+    r"(?:(?:GLOBAL|LOCAL|TEMP|TEMPORARY|UNIQUE|UNLOGGED|MATERIALIZED|VIRTUAL)\s+)*"
+    r"(?:TABLE|VIEW|INDEX|TRIGGER)\b)",
     re.IGNORECASE | re.DOTALL)
 _WORD = re.compile(r"\w+")
 _PYFORMAT = re.compile(r"%\(\w+\)s|%[sd]")  # DB-API paramstyles sqlglot's SQLite rejects
