@@ -2,12 +2,11 @@
 selected examples and the relevant documentation, packed into a token budget.
 
 The schema comes first and takes what it needs up to SCHEMA_SHARE of the budget, then the
-examples, then the docs; a part's unused share passes to the next. A table linked to code
-(`codesift sql link`) carries a one-line note of where the code uses it, so the model can
-name the ORM class or the function a question means. A wide table is shown
+examples, then the docs; a part's unused share passes to the next. A wide table is shown
 with its linked columns and its keys, the rest named in one comment line, so a 40-column
 table costs what its useful columns cost and is never left out for being wide — nor is a
-large schema ever sent whole.
+large schema ever sent whole. A table linked to code (`codesift sql link`) carries a
+one-line note of where the code uses it, so the model can name what the code calls it.
 """
 
 from __future__ import annotations
@@ -16,8 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..evaluate.baselines import BM25Index, Doc
-from .examples import ExampleIndex, Selected
 from .code_links import link_order
+from .examples import ExampleIndex, Selected
 from .link import ColumnHit, Linked, SchemaIndex, TableHit, terms
 from .model import CodeLink, DocSection, Schema, Table
 
