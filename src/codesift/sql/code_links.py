@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from itertools import groupby
+from typing import TYPE_CHECKING
 
 import sqlglot
 from sqlglot import exp
@@ -31,6 +32,9 @@ from .code_strings import PLACEHOLDER, SYNTAX, Literal, lexed_literals
 from .code_text import IndexedFile, Unit, rebuild
 from .model import CodeLink, Schema
 from .statements import UnclosedError, split_statements
+
+if TYPE_CHECKING:
+    from ..api import Index
 
 SQL = "sql"
 # The order links are shown in: what defines a table first, then what writes it.
@@ -91,9 +95,9 @@ class TableNames:
         return not self.words.isdisjoint(_WORD.findall(text.lower()))
 
 
-def link_code(index, schema: Schema) -> LinkScan:
-    """Every place in `index`'s repository (an api.Index, already built) that uses a table
-    of `schema`."""
+def link_code(index: Index, schema: Schema) -> LinkScan:
+    """Every place in `index`'s repository that uses a table of `schema`. The index must
+    exist (Index.store raises NoIndexError, with the command that builds one)."""
     started = time.perf_counter()
     store = index.store()
     names = TableNames(schema)
