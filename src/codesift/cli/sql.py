@@ -2,6 +2,7 @@
 
     codesift sql add NAME URL          a SQLite file or a SQLAlchemy URL (${VAR} placeholders)
     codesift sql learn NAME            tables, keys, comments, sample values; --docs, --examples
+    codesift sql link NAME --repo PATH where an indexed repository's code uses each table
     codesift sql context "Q" [--db]    exactly what the model would be sent
     codesift sql ask "Q" --db NAME     SQL from the LLM, checked and corrected; --run executes it
     codesift sql add-example NAME Q SQL / examples NAME / evaluate NAME / list / remove NAME
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from .common import emit_json, friendly_errors
+from .common import emit_json, friendly_errors, index_dir_option
 
 home_option = click.option("--home", type=click.Path(file_okay=False), default=None,
                            help="The codesift home holding the catalog "
@@ -137,6 +138,39 @@ def learn_cmd(name, home, no_samples, docs, examples, execute, as_json):
         click.echo(f"examples: {report.examples_added} stored, {len(report.rejected)} rejected")
     for r in report.rejected:
         click.echo(f"  rejected: {r.example.question[:70]!r}: {r.reason}", err=True)
+
+
+@sql_group.command("link")
+@click.argument("name")
+@click.option("--repo", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="An indexed repository (codesift index PATH first).")
+@index_dir_option
+@home_option
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def link_cmd(name, repo, index_dir, home, as_json):
+    """Link NAME's tables to the code that uses them in an indexed repository: ORM models
+    (SQLAlchemy, Django), migrations and raw SQL strings. Linking the same repository again
+    replaces its links; `codesift sql context` then cites them."""
+    ws, _ = _workspace(home, dense=False)
+    with ws.catalog:
+        report = ws.link_code(name, repo, index_dir=index_dir)
+    if as_json:
+        return emit_json(_link_dict(report))
+    by_table: dict[str, list] = {}
+    for k in report.links:
+        by_table.setdefault(k.table, []).append(k)
+    for table, links in by_table.items():
+        click.echo(table)
+        for k in links:
+            where = f"{k.path}:{k.start_line}" + (f"-{k.end_line}" if k.end_line > k.start_line
+                                                 else "")
+            what = k.kind + (" writes" if k.writes else "")
+            click.echo(f"  {where}\t{k.symbol or '-'}\t{what}")
+    s = report.scan
+    click.echo(f"{report.database}: {len(report.links)} places for {len(by_table)} tables in "
+               f"{report.repo} ({s.files} files, {s.units} units read) [{s.seconds:.1f}s]",
+               err=True)
 
 
 @sql_group.command("context")
@@ -328,6 +362,16 @@ def _learn_dict(r) -> dict:
             "rejected": [{"question": x.example.question, "sql": x.example.sql,
                           "reason": x.reason} for x in r.rejected],
             "seconds": round(r.seconds, 2)}
+
+
+def _link_dict(r) -> dict:
+    from ..sql.context import code_link_dict
+    s = r.scan
+    return {"database": r.database, "repo": r.repo,
+            "tables": len({k.table for k in r.links}),
+            "links": [code_link_dict(k) for k in r.links],
+            "files": s.files, "units": s.units, "statements": s.statements,
+            "seconds": round(s.seconds, 3)}
 
 
 def _answer_dict(a) -> dict:

@@ -122,6 +122,15 @@ _KIND_PHRASES = ((re.compile(r"\brelease[ -]notes?\b|\bwhat'?s new\b", re.I), K.
                  (re.compile(r"\bthird[ -_]?party\b|\b3rd[ -_]?party\b", re.I), K.VENDORED))
 # "for example" introduces a case; it does not ask for the examples directory.
 _NOT_ASKING = re.compile(r"\bfor (?:example|instance)\b", re.I)
+# "Where is the orders table written?": code writes a table with INSERT, UPDATE and
+# DELETE, and never says "write". Asked of a table, those words are added to the
+# question's own, which stay: a lookup table written to a file holds no SQL.
+_TABLE_WORDS = frozenset({"table", "tables"})
+_WRITE_WORDS = frozenset(
+    "write writes written writing wrote writer writers insert inserts inserted inserting "
+    "update updates updated updating delete deletes deleted deleting modify modifies "
+    "modified modifying save saves saved saving persist persists persisted".split())
+SQL_WRITE_TERMS = ("insert", "update", "delete")
 
 
 # Component prefixes (the Linux kernel's, Go's, most Rust projects', conventional commits'):
@@ -246,6 +255,8 @@ def analyse(text: str, *, max_chars: int = MAX_QUERY_CHARS) -> Query:
         identifiers.insert(0, stripped.removesuffix("()"))
     id_terms = query_terms(" ".join(identifiers), drop_stopwords=False)
     terms = _cap_terms(query_terms(stripped), set(id_terms))
+    if condensed is None:
+        terms = with_sql_write_terms(terms)
     keys = [k for ident in identifiers for k in symbol_keys(ident)]
     opening = opening_paragraph(original)
     about = opening if opening is not None else original[:LONG_TEXT_CHARS]
@@ -293,6 +304,13 @@ def asked_kinds(text: str, paths: tuple[str, ...] = ()) -> frozenset[str]:
     asked.update(K.path_kind(path) for path in paths)
     asked.discard(K.SOURCE)
     return frozenset(asked)
+
+
+def with_sql_write_terms(terms: list[str]) -> list[str]:
+    """A question about writing a table also asks for the SQL that does (_WRITE_WORDS)."""
+    if _TABLE_WORDS.isdisjoint(terms) or _WRITE_WORDS.isdisjoint(terms):
+        return terms
+    return terms + [t for t in SQL_WRITE_TERMS if t not in terms]
 
 
 def _cap_terms(terms: list[str], priority: set[str]) -> list[str]:

@@ -25,7 +25,7 @@ from ..serve.home import default_home
 from ..serve.registry import check_repo_name
 from ..store.migrations import Migration, apply_migrations, run_script
 from .connect import dialect_of, normalise_url
-from .model import DocSection, Example, Schema
+from .model import CodeLink, DocSection, Example, Schema
 from .serial import table_from_json, table_to_json
 
 DB_NAME = "sql.db"
@@ -73,7 +73,35 @@ def m001_catalog(db: sqlite3.Connection) -> None:
     """)
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_catalog,)
+def m002_code_links(db: sqlite3.Connection) -> None:
+    # Where an indexed repository uses each table (code_links.py), per database and
+    # repository: linking a repository again replaces its rows and no other's.
+    run_script(db, """
+        CREATE TABLE code_repos (
+            database TEXT NOT NULL REFERENCES databases(name) ON DELETE CASCADE,
+            repo TEXT NOT NULL,             -- the repository's resolved root
+            linked_at REAL NOT NULL,
+            files INTEGER NOT NULL,         -- files scanned
+            PRIMARY KEY (database, repo)
+        );
+        CREATE TABLE code_links (
+            database TEXT NOT NULL,
+            repo TEXT NOT NULL,
+            table_key TEXT NOT NULL,        -- Table.key
+            path TEXT NOT NULL,             -- repo-relative
+            start_line INTEGER NOT NULL,
+            end_line INTEGER NOT NULL,
+            symbol TEXT NOT NULL,
+            kind TEXT NOT NULL,             -- sqlalchemy-model, django-model, migration, sql
+            writes INTEGER NOT NULL,
+            FOREIGN KEY (database, repo) REFERENCES code_repos(database, repo) ON DELETE CASCADE
+        );
+        CREATE INDEX code_links_table ON code_links(database, table_key);
+        CREATE INDEX code_links_repo ON code_links(database, repo);
+    """)
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_catalog, m002_code_links)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +210,8 @@ class Catalog:
         """Forget `name` and everything learned about it."""
         entry = self.get(name)
         with self.transaction() as db:
-            for table in ("learned_tables", "examples", "doc_sections"):
+            for table in ("learned_tables", "examples", "doc_sections", "code_links",
+                          "code_repos"):
                 db.execute(f"DELETE FROM {table} WHERE database = ?", (name,))
             db.execute("DELETE FROM databases WHERE name = ?", (name,))
         return entry
@@ -215,6 +244,7 @@ class Catalog:
             # A table renamed only in case is still the table the examples read.
             gone = {k.lower() for k in removed} - {k.lower() for k in new}
             dropped, unlinked = _forget_tables(db, name, gone)
+            _forget_code_links(db, name, gone)
             db.execute("UPDATE databases SET learned_at = ?, dialect = ? WHERE name = ?",
                        (self.clock(), schema.dialect, name))
         return SchemaDelta(added=tuple(added), changed=tuple(changed), removed=tuple(removed),
@@ -295,6 +325,33 @@ class Catalog:
                     "ORDER BY source, position", (name,))]
 
 
+    # -- code links ---------------------------------------------------------------------
+
+    def replace_code_links(self, name: str, repo: str, links: Sequence[CodeLink], *,
+                           files: int = 0) -> int:
+        """Store `links` as everything known of how `repo` (a resolved root) uses `name`'s
+        tables, replacing what an earlier link of the same repository stored."""
+        with self.transaction() as db:
+            self._require(db, name)
+            db.execute("DELETE FROM code_links WHERE database = ? AND repo = ?", (name, repo))
+            db.execute("INSERT OR REPLACE INTO code_repos (database, repo, linked_at, files) "
+                       "VALUES (?, ?, ?, ?)", (name, repo, self.clock(), files))
+            db.executemany(
+                "INSERT INTO code_links (database, repo, table_key, path, start_line, end_line, "
+                "symbol, kind, writes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(name, repo, k.table, k.path, k.start_line, k.end_line, k.symbol, k.kind,
+                  int(k.writes)) for k in links])
+        return len(links)
+
+    def code_links(self, name: str, repo: str | None = None) -> list[CodeLink]:
+        """The links of `name`, of one repository or all, in the order they were stored."""
+        self.get(name)
+        where, args = ("AND repo = ?", (name, repo)) if repo is not None else ("", (name,))
+        return [CodeLink(*r[:6], bool(r[6]), r[7]) for r in self._rows(
+            "SELECT table_key, path, start_line, end_line, symbol, kind, writes, repo "
+            f"FROM code_links WHERE database = ? {where} ORDER BY rowid", args)]
+
+
 _ENTRY_SQL = """
     SELECT d.name, d.url, d.dialect, d.added_at, d.learned_at,
            (SELECT count(*) FROM learned_tables t WHERE t.database = d.name),
@@ -370,6 +427,13 @@ def _forget_tables(db: sqlite3.Connection, name: str, gone: set[str]) -> tuple[i
             db.execute("UPDATE doc_sections SET tables = ? WHERE id = ?", (json.dumps(kept), i))
             unlinked += 1
     return len(stale), unlinked
+
+
+def _forget_code_links(db: sqlite3.Connection, name: str, gone: set[str]) -> None:
+    """A removed table's places in code go with it (`gone`: lowercased keys)."""
+    for key in gone:
+        db.execute("DELETE FROM code_links WHERE database = ? AND lower(table_key) = ?",
+                   (name, key))
 
 
 def _names_any(tables_json: str, lowered: set[str]) -> bool:

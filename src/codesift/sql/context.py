@@ -5,7 +5,8 @@ The schema comes first and takes what it needs up to SCHEMA_SHARE of the budget,
 examples, then the docs; a part's unused share passes to the next. A wide table is shown
 with its linked columns and its keys, the rest named in one comment line, so a 40-column
 table costs what its useful columns cost and is never left out for being wide — nor is a
-large schema ever sent whole.
+large schema ever sent whole. A table linked to code (`codesift sql link`) carries a
+one-line note of where the code uses it, so the model can name what the code calls it.
 """
 
 from __future__ import annotations
@@ -14,15 +15,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..evaluate.baselines import BM25Index, Doc
+from .code_links import link_order
 from .examples import ExampleIndex, Selected
 from .link import ColumnHit, Linked, SchemaIndex, TableHit, terms
-from .model import DocSection, Schema, Table
+from .model import CodeLink, DocSection, Schema, Table
 
 SCHEMA_SHARE, EXAMPLES_SHARE = 0.6, 0.25  # the docs get the rest, and what is left over
 WIDE_TABLE = 12  # more columns than this: only the linked ones and the keys are written out
 WIDE_SHOWN = 8  # of a wide table's columns, this many of the best linked ones
 MAX_EXAMPLES = 3
 MAX_DOCS = 3
+MAX_CODE_LINKS = 5  # per shown table, in the JSON: models, then writes, then reads
+NOTE_PLACES = 3  # per table, in the prompt's "-- used in:" line
 
 Count = Callable[[str], int]
 
@@ -41,6 +45,7 @@ class SqlContext:
     tokens: int  # of schema + examples + docs as packed, by the budget's counter
     budget: int
     databases: tuple[tuple[str, float], ...] = ()  # when no database was named: the ranking
+    code: tuple[CodeLink, ...] = ()  # where linked repositories use the shown tables
 
     def to_dict(self) -> dict:
         return {
@@ -56,16 +61,25 @@ class SqlContext:
                      for d in self.docs],
             "schema": self.schema, "tokens": self.tokens, "budget": self.budget,
             "databases": [{"name": n, "score": round(s, 4)} for n, s in self.databases],
+            "code": [code_link_dict(k) for k in self.code],
         }
+
+
+def code_link_dict(k: CodeLink) -> dict:
+    return {"table": k.table, "repo": k.repo, "path": k.path, "start_line": k.start_line,
+            "end_line": k.end_line, "symbol": k.symbol, "kind": k.kind, "writes": k.writes}
 
 
 def build_context(question: str, index: SchemaIndex, linked: Linked,
                   examples: ExampleIndex | None, docs: Sequence[DocSection], *, budget: int,
-                  count: Count, chose_database: bool = False) -> SqlContext:
+                  count: Count, chose_database: bool = False,
+                  code: Sequence[CodeLink] = ()) -> SqlContext:
     """`linked` is index.link(question); `chose_database` when no database was named, so
-    the ranking of databases is part of what is shown."""
+    the ranking of databases is part of what is shown; `code` the database's code links."""
     schema = index.schemas[linked.database]
-    schema_text, shown = pack_schema(schema, linked, int(budget * SCHEMA_SHARE), count)
+    by_table = links_by_table(code)
+    notes = {key: code_note(links) for key, links in by_table.items()}
+    schema_text, shown = pack_schema(schema, linked, int(budget * SCHEMA_SHARE), count, notes)
     used = count(schema_text)
     left = budget - used
     docs_share = int(budget * (1 - SCHEMA_SHARE - EXAMPLES_SHARE))
@@ -73,14 +87,40 @@ def build_context(question: str, index: SchemaIndex, linked: Linked,
     used += sum(count(example_text(s)) for s in chosen_examples)
     chosen_docs = _pack_docs(rank_docs(question, docs, shown), budget - used, count)
     used += sum(count(doc_text(d)) for d in chosen_docs)
+    shown_code = tuple(k for key in shown for k in by_table.get(key.lower(), [])[:MAX_CODE_LINKS])
     return SqlContext(linked.database, schema.dialect, question, linked.tables, linked.columns,
                       tuple(chosen_examples), tuple(chosen_docs), schema_text, tuple(shown),
-                      used, budget, linked.databases if chose_database else ())
+                      used, budget, linked.databases if chose_database else (), shown_code)
 
 
-def pack_schema(schema: Schema, linked: Linked, budget: int, count: Count) -> tuple[str, list[str]]:
+def links_by_table(code: Sequence[CodeLink]) -> dict[str, list[CodeLink]]:
+    """Lowercased table key -> its links, best first (link_order)."""
+    out: dict[str, list[CodeLink]] = {}
+    for k in sorted(code, key=link_order):
+        out.setdefault(k.table.lower(), []).append(k)
+    return out
+
+
+def code_note(links: Sequence[CodeLink]) -> str:
+    """`-- used in: shop/models.py:9 (model Order), shop/db.py:40 (add_order, writes)`."""
+    places = []
+    for k in links[:NOTE_PLACES]:
+        name = k.symbol.rsplit(".", 1)[-1]
+        if k.kind.endswith("-model"):
+            what = f"model {name}"
+        else:
+            what = ", ".join(p for p in (name, "writes" if k.writes else "",
+                                         "migration" if k.kind == "migration" else "") if p)
+        places.append(f"{k.path}:{k.start_line}" + (f" ({what})" if what else ""))
+    return "-- used in: " + ", ".join(places) if places else ""
+
+
+def pack_schema(schema: Schema, linked: Linked, budget: int, count: Count,
+                notes: dict[str, str] | None = None) -> tuple[str, list[str]]:
     """CREATE TABLE text for the linked tables in rank order while it fits the budget (the
-    first table always, cut to its linked columns if need be)."""
+    first table always, cut to its linked columns if need be); `notes` (lowercased table
+    key -> a comment line) go under their tables and count against the budget."""
+    notes = notes or {}
     wanted: dict[str, set[str]] = {}
     for c in linked.columns:  # best first: a wide table shows its WIDE_SHOWN best matches
         names = wanted.setdefault(c.table, set())
@@ -94,6 +134,8 @@ def pack_schema(schema: Schema, linked: Linked, budget: int, count: Count) -> tu
         if table is None:
             continue
         text = table_ddl(table, wanted.get(table.key, set()))
+        if notes.get(table.key.lower()):
+            text += "\n" + notes[table.key.lower()]
         cost = count(text)
         if shown and used + cost > budget:
             continue  # a smaller table further down may still fit

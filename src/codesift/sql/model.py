@@ -75,3 +75,17 @@ class DocSection:
     text: str
     path: str = ""
     tables: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class CodeLink:
+    """A place in an indexed repository that uses a table: an ORM model mapped to it, a
+    migration that shapes it, or a raw SQL statement that reads or writes it."""
+    table: str  # Table.key
+    path: str  # repo-relative, as the code index stores it
+    start_line: int  # 1-based, inclusive: the class, the call or the SQL string
+    end_line: int
+    symbol: str  # the enclosing definition's qualname as indexed, "" at top level
+    kind: str  # "sqlalchemy-model", "django-model", "migration" or "sql"
+    writes: bool = False  # the statement inserts, updates, deletes or merges its rows
+    repo: str = ""  # the repository's resolved root, once stored in the catalog

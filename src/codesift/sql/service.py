@@ -1,6 +1,6 @@
 """`codesift sql`'s operations over the catalog, for the CLI, the HTTP API and MCP alike:
-learn a database, build a question's context, ask the model, store a confirmed example,
-and run every stored example as a regression test."""
+learn a database, link it to the code that uses it, build a question's context, ask the
+model, store a confirmed example, and run every stored example as a regression test."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..errors import BadQueryError, SqlCheckError, UsageError
 from .catalog import Catalog, SchemaDelta
+from .code_links import LinkScan, link_code
 from .connect import expand_url, open_engine
 from .context import SqlContext, build_context
 from .examples import ExampleIndex
@@ -18,7 +19,7 @@ from .generate import Attempt, Generated, generate
 from .guard import Rows, explain, run_readonly
 from .introspect import introspect
 from .link import SchemaIndex
-from .model import Example, Schema, Table
+from .model import CodeLink, Example, Schema, Table
 from .sources import read_docs, read_examples
 from .validate import CheckedSql, check_sql
 
@@ -63,6 +64,14 @@ class EvalReport:
     @property
     def accuracy(self) -> float:
         return sum(c.match for c in self.cases) / len(self.cases) if self.cases else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CodeReport:
+    database: str
+    repo: str  # the repository's resolved root
+    links: tuple[CodeLink, ...]  # as stored: by table, models first, then writes
+    scan: LinkScan
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +167,19 @@ class SqlWorkspace:
         return stored[0] if stored else next(
             e for e in self.catalog.examples(name) if e.question == question)
 
+    def link_code(self, name: str, repo: str | Path, *, index_dir: str | Path | None = None
+                  ) -> CodeReport:
+        """Find where the indexed repository at `repo` uses `name`'s tables and store it,
+        replacing what an earlier link of that repository stored. The index must exist
+        (NoIndexError says how to build it); it is read, never updated."""
+        from ..api import open_index
+        schema = self.schema(name)
+        with open_index(repo, index_dir=index_dir) as index:
+            scan = link_code(index, schema)
+            root = str(index.root)
+        self.catalog.replace_code_links(name, root, scan.links, files=scan.files)
+        return CodeReport(name, root, tuple(replace(k, repo=root) for k in scan.links), scan)
+
     # -- retrieval ---------------------------------------------------------------------
 
     def schema(self, name: str) -> Schema:
@@ -194,7 +216,8 @@ class SqlWorkspace:
         examples = [e for e in self.catalog.examples(chosen) if hide is None or not hide(e)]
         ex_index = ExampleIndex(examples, index.schemas[chosen], self._embed) if examples else None
         return build_context(question, index, linked, ex_index, self.catalog.docs(chosen),
-                             budget=budget, count=count, chose_database=database is None)
+                             budget=budget, count=count, chose_database=database is None,
+                             code=self.catalog.code_links(chosen))
 
     # -- answering ---------------------------------------------------------------------
 
