@@ -377,7 +377,7 @@ def test_context_json_lists_the_shown_tables_code_and_the_prompt_cites_it(repo, 
     assert set(by_table) <= {t["name"] for t in got["tables"] if t["shown"]}
     assert ("-- used in: shop/models.py:9 (model Order), shop/queries.py:17 "
             "(place_order, writes), store/orders.go:7 (PurgeCancelled, writes)") in got["schema"]
-    assert got["schema"] in got["messages"][1]["content"]
+    assert got["schema"] in got["messages"][0]["content"]
     assert got["tokens"] > before["tokens"]
 
 
