@@ -460,3 +460,11 @@ def test_kotlin_indexed_as_text_is_read_like_java(tmp_path, workspace):
         scan = link_code(index, workspace.schema("shop"))
     assert [(k.table, k.path, k.start_line, k.end_line, k.writes) for k in scan.links] == [
         ("orders", "data/OrderDao.kt", 3, 5, True)]
+
+
+def test_a_commit_message_about_tables_gets_no_sql_terms():
+    from codesift.retrieve.query import analyse
+    asked = analyse("where is the orders table written?").terms
+    assert {"insert", "update", "delete"} <= set(asked)
+    told = analyse("Update tables when rows are added").terms
+    assert "insert" not in told and "delete" not in told

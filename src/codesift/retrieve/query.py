@@ -131,6 +131,7 @@ _WRITE_WORDS = frozenset(
     "update updates updated updating delete deletes deleted deleting modify modifies "
     "modified modifying save saves saved saving persist persists persisted".split())
 SQL_WRITE_TERMS = ("insert", "update", "delete")
+_ASKING_WHERE = re.compile(r"\b(?:where|which|who|what)\b", re.I)
 
 
 # Component prefixes (the Linux kernel's, Go's, most Rust projects', conventional commits'):
@@ -256,7 +257,7 @@ def analyse(text: str, *, max_chars: int = MAX_QUERY_CHARS) -> Query:
     id_terms = query_terms(" ".join(identifiers), drop_stopwords=False)
     terms = _cap_terms(query_terms(stripped), set(id_terms))
     if condensed is None:
-        terms = with_sql_write_terms(terms)
+        terms = with_sql_write_terms(terms, stripped)
     keys = [k for ident in identifiers for k in symbol_keys(ident)]
     opening = opening_paragraph(original)
     about = opening if opening is not None else original[:LONG_TEXT_CHARS]
@@ -306,9 +307,12 @@ def asked_kinds(text: str, paths: tuple[str, ...] = ()) -> frozenset[str]:
     return frozenset(asked)
 
 
-def with_sql_write_terms(terms: list[str]) -> list[str]:
-    """A question about writing a table also asks for the SQL that does (_WRITE_WORDS)."""
-    if _TABLE_WORDS.isdisjoint(terms) or _WRITE_WORDS.isdisjoint(terms):
+def with_sql_write_terms(terms: list[str], text: str) -> list[str]:
+    """A question about writing a table also asks for the SQL that does (_WRITE_WORDS).
+    Only a question ("where / which / who ..."): a commit message such as "update tables
+    when rows are inserted" is about a table in the code, not about SQL."""
+    if _TABLE_WORDS.isdisjoint(terms) or _WRITE_WORDS.isdisjoint(terms) \
+            or not _ASKING_WHERE.search(text):
         return terms
     return terms + [t for t in SQL_WRITE_TERMS if t not in terms]
 
