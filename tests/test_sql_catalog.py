@@ -26,7 +26,7 @@ from codesift.sql.model import Column, DocSection, Example, ForeignKey, Schema, 
 from codesift.sql.serial import table_from_json, table_to_json
 from codesift.sql.sources import read_docs, read_examples
 from codesift.sql.sqlite_comments import parse_comments
-from codesift.sql.statements import split_statements
+from codesift.sql.sql_files import split_statements
 
 SHOP_DDL = """
 CREATE TABLE customers (  -- people who bought something

@@ -31,7 +31,7 @@ from .code_orm import may_map_tables, orm_uses
 from .code_strings import PLACEHOLDER, SYNTAX, Literal, lexed_literals
 from .code_text import IndexedFile, Unit, rebuild
 from .model import CodeLink, Schema
-from .statements import UnclosedError, split_statements
+from .sql_files import UnclosedError, split_statements
 
 if TYPE_CHECKING:
     from ..api import Index

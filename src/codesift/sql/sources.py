@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from .model import DocSection, Example, Schema, Table
-from .statements import UnclosedError, split_statements
+from .sql_files import UnclosedError, split_statements
 
 EXAMPLE_SUFFIXES = (".json", ".jsonl", ".csv", ".sql")
 DOC_SUFFIXES = (".md", ".markdown", ".csv")
