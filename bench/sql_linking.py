@@ -5,7 +5,8 @@ For each question: is the right database identified, what share of the gold SQL'
 in the top 5 tables and of its columns in the top 10 columns, and how many tokens the packed
 schema takes — for codesift's linker (lexical + dense + foreign keys), its lexical half
 alone, and plain BM25 over the same schema text (each table / column document, no stemming,
-no fusion, no join paths); "whole schema" sends every table of the right database, or of
+no fusion, no join paths); and codesift with the database named, as `--db` does; "whole
+schema" sends every table of the right database, or of
 the whole catalog.
 
     python bench/sql_linking.py [--json] [--no-dense] [--limit N]
@@ -95,7 +96,7 @@ class PlainBM25:
                     cdocs.append(Doc(str(len(cdocs)), 0, 0, "", "", column_text(t, i)))
         self.t_index, self.c_index = BM25Index(tdocs), BM25Index(cdocs)
 
-    def link(self, question: str):
+    def link(self, question: str, _db: str):
         ts = self.t_index.scores(question)
         order = np.argsort(-ts, kind="stable")
         db = self.tables[order[0]][0]
@@ -111,7 +112,7 @@ def evaluate(questions, schemas, link) -> dict:
     db_ok = t_rec = c_rec = t_all = c_all = tok = 0.0
     started = time.perf_counter()
     for q, (gt, gc) in questions:
-        db, tables, cols = link(q.question)
+        db, tables, cols = link(q.question, q.db_id)
         db_ok += db == q.db_id
         got_t = set(tables[:5]) if db == q.db_id else set()
         got_c = set(cols[:10]) if db == q.db_id else set()
@@ -147,7 +148,9 @@ def main() -> None:
     if not args.no_dense:
         embed, model_id = embed_fn()
         vectors = cached_vectors(lexical.texts(), embed, model_id)
-        variants["codesift lexical + dense"] = _adapter(SchemaIndex(pooled, embed, vectors))
+        dense = SchemaIndex(pooled, embed, vectors)
+        variants["codesift lexical + dense"] = _adapter(dense)
+        variants["codesift lexical + dense, database given (--db)"] = _adapter(dense, given=True)
     for name, link in variants.items():
         results[name] = evaluate(questions, schemas, link)
         print(f"{name}: {results[name]}", file=sys.stderr, flush=True)
@@ -170,9 +173,9 @@ def main() -> None:
           f"{out['databases']} databases, {out['tables']} tables)")
 
 
-def _adapter(index: SchemaIndex):
-    def link(question: str):
-        got = index.link(question, max_tables=5, max_columns=10)
+def _adapter(index: SchemaIndex, given: bool = False):
+    def link(question: str, db: str):
+        got = index.link(question, database=db if given else None, max_tables=5, max_columns=10)
         return (got.database, [t.table.lower() for t in got.tables],
                 [(c.table.lower(), c.column.lower()) for c in got.columns])
     return link

@@ -55,13 +55,10 @@ class ColumnHit:
 
 @dataclass(frozen=True, slots=True)
 class Linked:
+    database: str  # the one named, else the best
     databases: tuple[tuple[str, float], ...]  # best first
-    tables: tuple[TableHit, ...]  # of the best database, best first, bridges in place
+    tables: tuple[TableHit, ...]  # of `database`, best first, bridges in place
     columns: tuple[ColumnHit, ...]  # of those tables, best first
-
-    @property
-    def database(self) -> str:
-        return self.databases[0][0]
 
 
 @lru_cache(maxsize=1)
@@ -184,7 +181,7 @@ class SchemaIndex:
                         key=lambda kv: -kv[1])
         tables = _with_bridges(ranked, self._graph[chosen], chosen)[:max_tables]
         columns = self._columns(scores, table_score, chosen, tables)[:max_columns]
-        return Linked(tuple(dbs), tuple(tables), tuple(columns))
+        return Linked(chosen, tuple(dbs), tuple(tables), tuple(columns))
 
     def _unit_scores(self, question: str) -> tuple[np.ndarray, np.ndarray | None]:
         query = self._embed([question])[0] if self._embed is not None and self.units else None
