@@ -91,3 +91,35 @@ def test_ask_json_records_model_state_and_checks(repo, local_llm):
                           "--budget", "1200", "--json").stdout)
     assert out["supported"] and out["answer"] and out["endpoint"].startswith("127.0.0.1:")
     assert out["check"] is not None and out["state"]["index"]
+
+
+def test_sql_ask_runs_a_real_models_sql_read_only(tmp_path, local_llm):
+    """`codesift sql ask --run` with the real model: its SQL is extracted, checked and run."""
+    import sqlite3
+    shop = tmp_path / "shop.db"
+    db = sqlite3.connect(shop)
+    db.executescript("""
+        CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, city TEXT);
+        CREATE TABLE products (id INTEGER PRIMARY KEY, title TEXT, price REAL);
+        INSERT INTO customers VALUES (1, 'Ada', 'Berlin'), (2, 'Grace', 'London'),
+                                     (3, 'Alan', 'London');
+        INSERT INTO products VALUES (1, 'lamp', 25.0);
+    """)
+    db.commit()
+    db.close()
+    examples = tmp_path / "examples.json"
+    examples.write_text(json.dumps([{"question": "How many products are there?",
+                                     "sql": "SELECT count(*) FROM products"}]))
+    env = {"CODESIFT_HOME": str(tmp_path / "home"), "CODESIFT_DENSE": "0",
+           "CODESIFT_LLM_BASE_URL": local_llm, "CODESIFT_LLM_MODEL": "gemma-3-270m",
+           "CODESIFT_LLM_CACHE": "0"}
+    for args in (("add", "shop", str(shop)), ("learn", "shop", "--examples", str(examples))):
+        got = CliRunner().invoke(main, ["sql", *args], env=env, catch_exceptions=False)
+        assert got.exit_code == 0, got.output
+    got = CliRunner().invoke(main, ["sql", "ask", "How many customers are there?", "--db", "shop",
+                                    "--run", "--json"], env=env, catch_exceptions=False)
+    assert got.exit_code == 0, got.output
+    out = json.loads(got.stdout)
+    assert out["ok"] and out["sql"].upper().startswith(("SELECT", "WITH"))
+    assert out["rows"]["rows"], out  # it ran, read-only, and returned rows
+    assert sqlite3.connect(shop).execute("SELECT count(*) FROM customers").fetchone() == (3,)
