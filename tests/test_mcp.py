@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +24,7 @@ from codesift.serve.bounds import CUT_MARK, Bounds, fit
 from codesift.serve.mcp import build_mcp_server, mcp_http_app
 
 from conftest import SMALL_REPO, long_issue, write_tree
+from http_support import uvicorn_thread
 from llm_server import Answer, llm_server  # noqa: F401 -- a fixture: the loopback LLM
 from test_real_package import click_src  # noqa: F401 -- a fixture: click 8.1.8's sources
 
@@ -72,22 +72,6 @@ def _stdio(repo: Path, errlog, *extra: str, env: dict | None = None):
     return stdio_client(params, errlog=errlog)
 
 
-@contextmanager
-def _uvicorn(app):
-    import uvicorn
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 def _text(result) -> str:
@@ -219,7 +203,7 @@ def test_streamable_http_session_calls_every_tool(click_repo, mode):
         async with Client(url, mode=mode) as c:
             await _exercise(c, mode)
 
-    with codesift.open_index(click_repo) as idx, _uvicorn(mcp_http_app(idx)) as url:
+    with codesift.open_index(click_repo) as idx, uvicorn_thread(mcp_http_app(idx), "/mcp") as url:
         anyio.run(main, url)
 
 

@@ -8,9 +8,6 @@ import json
 import os
 import sqlite3
 import sys
-import threading
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import anyio
@@ -32,7 +29,7 @@ from codesift.serve.sql_service import SqlService
 from codesift.sql.service import MAX_QUESTION_CHARS
 
 from conftest import SMALL_REPO, write_tree
-from http_support import app_for, bearer, make_home
+from http_support import app_for, bearer, make_home, uvicorn_thread
 from llm_server import Answer, llm_server  # noqa: F401  (the fixture)
 from test_sql_ask import _school, _shop, learned, run as sql_cli
 
@@ -43,22 +40,6 @@ SQL_TOOLS = {"sql_schema", "sql_context", "sql_query"}
 
 # -- one server for the module: a home with two learned databases and scoped tokens ------------
 
-@contextmanager
-def _uvicorn(app):
-    import uvicorn
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +58,7 @@ def served(tmp_path_factory):
                                ("viewer", ["shop"], ["sql:read"]),
                                ("everything", ["*"], ["sql:query"])]:
         tokens[name] = _token(home, name, dbs, actions)
-    with _uvicorn(app_for(home)) as url:
+    with uvicorn_thread(app_for(home)) as url:
         yield url, home, shop, tokens
 
 

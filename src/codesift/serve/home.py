@@ -15,12 +15,12 @@ import fcntl
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from ..errors import CodesiftError, PathError
-from ..store.migrations import run_script
+from ..store.migrations import immediate_transaction, run_script
 
 DB_NAME = "server.db"
 LOCK_NAME = "server.lock"
@@ -134,16 +134,8 @@ class HomeDB:
                 migration(self.db)
                 self.db.execute(f"PRAGMA user_version={number}")
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.db
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
-            self.db.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate_transaction(self.db, self._lock)
 
     def rows(self, sql: str, args: tuple | list = ()) -> list[tuple]:
         with self._lock:

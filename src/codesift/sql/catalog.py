@@ -15,15 +15,15 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import CodesiftError, PathError, UsageError
 from ..serve.home import default_home
 from ..serve.registry import check_repo_name
-from ..store.migrations import Migration, apply_migrations, run_script
+from ..store.migrations import Migration, apply_migrations, immediate_transaction, run_script
 from .connect import dialect_of, normalise_url
 from .model import CodeLink, DocSection, Example, Schema
 from .serial import table_from_json, table_to_json
@@ -154,16 +154,8 @@ class Catalog:
 
     # -- plumbing ----------------------------------------------------------------------
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.db
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
-            self.db.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate_transaction(self.db, self._lock)
 
     def _rows(self, sql: str, args: tuple = ()) -> list[tuple]:
         with self._lock:

@@ -7,9 +7,24 @@ sqlite-utils' migrations and llm's embeddings_migrations).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 Migration = Callable[[sqlite3.Connection], None]
+
+
+@contextmanager
+def immediate_transaction(db: sqlite3.Connection, lock) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE under `lock` (one connection shared by threads), committed when the
+    block ends, rolled back when it raises: the server home's and the SQL catalog's writes."""
+    with lock:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
 
 def run_script(db: sqlite3.Connection, script: str) -> None:
