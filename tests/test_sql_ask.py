@@ -268,9 +268,11 @@ def test_context_with_the_packaged_embedder(home, shop, tmp_path):
 def test_postgres_end_to_end_with_a_password_placeholder(home, pg_server, llm_server):
     """A real PostgreSQL: learned with sample values, asked, run read-only."""
     url = pg_database(pg_server, "sql_ask", """
-        CREATE TABLE customers (id serial PRIMARY KEY, name text, city text);
+        CREATE TABLE customers (id serial PRIMARY KEY, name text, city text,
+                                balance numeric(10, 2), joined date);
         COMMENT ON COLUMN customers.city IS 'Where they live';
-        INSERT INTO customers (name, city) VALUES ('Ada', 'London'), ('Grace', 'Berlin');
+        INSERT INTO customers (name, city, balance, joined)
+            VALUES ('Ada', 'London', 3.10, '2025-05-01'), ('Grace', 'Berlin', 12.5, '2026-01-02');
     """)
     # pgserver trusts local connections; the placeholder is expanded at connect time.
     assert run(home, "add", "pg", url.replace("postgres:@", "postgres:${PG_TEST_PW}@")
@@ -284,11 +286,12 @@ def test_postgres_end_to_end_with_a_password_placeholder(home, pg_server, llm_se
                                 "CODESIFT_LLM_MODEL": "test-model"}, catch_exceptions=False)
     got = env_run("learn", "pg", "--json")
     assert got.exit_code == 0, got.output
-    llm_server.push(Answer("```sql\nSELECT name FROM customers WHERE city = 'Berlin'\n```"))
+    llm_server.push(Answer("```sql\nSELECT name, balance, joined FROM customers "
+                           "WHERE city = 'Berlin'\n```"))
     got = env_run("ask", "who lives in Berlin?", "--db", "pg", "--run", "--json")
     assert got.exit_code == 0, got.output
     out = json.loads(got.stdout)
-    assert out["rows"]["rows"] == [["Grace"]]
+    assert out["rows"]["rows"] == [["Grace", 12.5, "2026-01-02"]]  # numeric and date as JSON
     system = llm_server.chat_requests[0].body["messages"][0]["content"]
     assert "'Berlin'" in system and "Where they live" in system
 
