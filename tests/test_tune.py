@@ -340,3 +340,18 @@ def test_the_text_summary_names_what_to_run_next(tuned, capsys):
     out = capsys.readouterr().out
     assert "trained 3/3 steps" in out and "held-out pairs (" in out
     assert f"--embedder local:{info['path']} --rebuild" in out
+
+
+def test_training_rows_with_and_without_the_mined_negative():
+    pytest.importorskip("datasets")
+    from codesift.tune.records import Pair, Provenance
+    from codesift.tune.train import to_dataset
+    src = Provenance("a.py", "f")
+    pairs = [Pair("doc", "sum two numbers", "def add(a, b): ...", src, ("def sub(a, b): ...",)),
+             Pair("doc", "read a file", "def read(p): ...", src)]
+    with_neg = to_dataset(pairs, seed=0)
+    assert with_neg.column_names == ["anchor", "positive", "negative"]
+    assert with_neg["negative"][0] == "def sub(a, b): ..."
+    plain = to_dataset(pairs, seed=0, hard_negatives=False)
+    assert plain.column_names == ["anchor", "positive"] and plain["anchor"] == [
+        "sum two numbers", "read a file"]
