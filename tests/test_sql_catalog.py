@@ -381,7 +381,7 @@ def test_introspect_sqlite(shop: Path):
     steps: list[tuple[str, int, int]] = []
     schema = introspect(engine, "shop", progress=lambda *step: steps.append(step))
     assert schema.database == "shop" and schema.dialect == "sqlite"
-    assert steps[0] == ("tables", 1, 1) and steps[-1] == ("samples", 5, 5)
+    assert steps[0] == ("schemas", 1, 1) and steps[-1] == ("samples", 5, 5)
     assert [(t.key, t.kind) for t in schema.tables] == [
         ("customers", "table"), ("order_items", "table"), ("orders", "table"),
         ("shipments", "table"), ("berlin_customers", "view")]

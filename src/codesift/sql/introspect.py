@@ -74,7 +74,7 @@ def _read_tables(engine: sqlalchemy.Engine, inspector: Inspector, extra: Sequenc
     for done, schema in enumerate(wanted, start=1):
         tables += _schema_tables(inspector, schema, notes, text)
         if progress:
-            progress("tables", done, len(wanted))
+            progress("schemas", done, len(wanted))
     return tables, text
 
 
