@@ -289,6 +289,28 @@ def test_watch_command_prints_one_json_line_per_reindex(tmp_path: Path):
     assert "Traceback" not in err and "stopped" in err
 
 
+def test_watch_command_stops_on_sigterm_during_a_reindex(tmp_path: Path):
+    """SIGTERM while a large change is being indexed: the process ends within the deadline
+    (waited for with a generous timeout, never a fixed sleep) and the index stays usable."""
+    from conftest import SMALL_REPO, write_tree
+    root = write_tree(tmp_path / "repo", SMALL_REPO)
+    proc = subprocess.Popen([sys.executable, "-m", "codesift", "watch", str(root), "--no-dense",
+                             "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert json.loads(_readline(proc))["full"]  # the catch-up run is done: watching
+        for i in range(400):
+            (root / f"gen_{i:03d}.py").write_text(f"def generated_{i}(x):\n    return x + {i}\n")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=EVENT_TIMEOUT)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "stopped" in err
+    import codesift
+    with codesift.open_index(root, dense=False) as idx:  # not corrupted: it updates and answers
+        idx.update()
+        assert any(h.symbol.endswith("generated_7") for h in idx.search("generated_7"))
+
+
 def _readline(proc: subprocess.Popen) -> str:
     result: list[str] = []
     reader = threading.Thread(target=lambda: result.append(proc.stdout.readline()), daemon=True)

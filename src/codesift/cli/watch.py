@@ -48,13 +48,17 @@ def watch_command(path, index_dir, no_dense, step_ms, debounce_ms, as_json, log_
             click.echo(f"watching {watcher.root} (Ctrl-C stops)", err=True)
 
     watcher.listeners.append(announce)
-    previous = signal.signal(signal.SIGINT, _interrupt_with_deadline)
+    # SIGTERM (a service manager, `kill`) stops it as Ctrl-C does: mid re-index too, within
+    # STOP_DEADLINE_S, every finished batch kept.
+    previous = {sig: signal.signal(sig, _interrupt_with_deadline)
+                for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         watcher.run()
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 # A stop must not wait on anything: once in a while (about one CI run in ten, at any load)
@@ -71,7 +75,7 @@ def _interrupt_with_deadline(signum, frame) -> None:
 
 
 def _force_exit() -> None:
-    sys.stderr.write(f"stopped (forced: still running {STOP_DEADLINE_S:.0f} s after Ctrl-C; "
+    sys.stderr.write(f"stopped (forced: still running {STOP_DEADLINE_S:.0f} s after the stop signal; "
                      "the index keeps every finished batch)\n")
     sys.stderr.flush()
     os._exit(0)
