@@ -319,3 +319,26 @@ def test_evaluate_without_an_llm_says_how_to_configure(home, shop, tmp_path):
     learned(home, shop, tmp_path)
     got = run(home, "evaluate", "shop")
     assert got.exit_code == 2 and "hint:" in got.stderr
+
+
+def test_the_schema_index_is_built_once_while_the_schemas_stay_the_same(home, shop, tmp_path,
+                                                                         monkeypatch):
+    from codesift.sql import service
+    from codesift.sql.catalog import Catalog
+    from codesift.tokenizer import make_tokenizer
+    learned(home, shop, tmp_path)
+    built = []
+    real = service.SchemaIndex
+    monkeypatch.setattr(service, "SchemaIndex", lambda *a, **kw: built.append(1) or real(*a, **kw))
+    ws = service.SqlWorkspace(Catalog(home))
+    count = make_tokenizer().count
+    for question in ("open orders", "customers in London"):
+        ws.context(question, database="shop", count=count)
+    assert len(built) == 1
+    db = sqlite3.connect(shop)
+    db.execute("ALTER TABLE products ADD COLUMN colour TEXT")
+    db.commit()
+    db.close()
+    ws.learn("shop")
+    ctx = ws.context("product colour", database="shop", count=count)
+    assert len(built) == 2 and ("products", "colour") in {(c.table, c.column) for c in ctx.columns}

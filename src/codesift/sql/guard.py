@@ -12,6 +12,7 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine
 from sqlalchemy import exc as sa_exc
@@ -21,6 +22,9 @@ from sqlalchemy.pool import NullPool
 from codesift.errors import DatabaseError, SqlCheckError, UsageError
 from codesift.sql.denylist import is_denied
 from codesift.sql.statement import screen, strip_sql
+
+if TYPE_CHECKING:
+    import psycopg
 
 __all__ = ["Rows", "run_readonly", "explain"]
 

@@ -155,7 +155,6 @@ class SchemaIndex:
         self._embed = embed
         self._vectors = vectors if vectors is not None or embed is None or not texts \
             else embed(texts)
-        self._is_table = np.array([u.column is None for u in self.units], dtype=bool)
         # A database as one document too: the right one names every concept of the
         # question somewhere, a wrong one only some.
         self._db_names = [s.database for s in schemas]

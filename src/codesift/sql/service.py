@@ -101,6 +101,7 @@ class SqlWorkspace:
         self.catalog = catalog
         self.env = env
         self._embed = None
+        self._index: tuple[tuple[Schema, ...], SchemaIndex] | None = None  # the last one built
         if embedder is not None:
             from .vectors import VectorCache
             self._embed = VectorCache(catalog.home / "sql-vectors", embedder)
@@ -210,7 +211,7 @@ class SqlWorkspace:
         if budget < 100:
             raise UsageError(f"a budget of {budget} tokens is too small", hint="use 100 or more")
         schemas = [self.schema(database)] if database else self.schemas(among)
-        index = SchemaIndex(schemas, self._embed)
+        index = self._schema_index(tuple(schemas))
         linked = index.link(question, database=database)
         chosen = linked.database
         examples = [e for e in self.catalog.examples(chosen) if hide is None or not hide(e)]
@@ -218,6 +219,14 @@ class SqlWorkspace:
         return build_context(question, index, linked, ex_index, self.catalog.docs(chosen),
                              budget=budget, count=count, chose_database=database is None,
                              code=self.catalog.code_links(chosen))
+
+    def _schema_index(self, schemas: tuple[Schema, ...]) -> SchemaIndex:
+        """The index of these schemas, kept while they stay the same: building it (BM25
+        over every table and column, their vectors looked up) costs ~50x a question's
+        linking (153 ms against 3 ms over Spider's 166 databases)."""
+        if self._index is None or self._index[0] != schemas:
+            self._index = (schemas, SchemaIndex(schemas, self._embed))
+        return self._index[1]
 
     # -- answering ---------------------------------------------------------------------
 
