@@ -51,6 +51,7 @@ PROTECTED = [  # (method, url, json body): one request per kind of protected rou
     ("GET", "/jobs/job_0123/events", None),
     ("GET", "/jobs/job_0123", None),
     ("POST", "/repos/demo/search", {"query": "send"}),
+    ("POST", "/search", {"query": "send"}),
     ("GET", "/repos/demo/graph/callers?symbol=send", None),
     ("GET", "/repos/demo/graph/path?source=send&target=parse_header", None),
     ("GET", "/repos/demo/graph/defs?symbol=send", None),

@@ -27,6 +27,7 @@ from .store.sqlite import SQLiteStore
 if TYPE_CHECKING:  # the indexer pulls in tree-sitter: imported only when indexing
     from concurrent.futures import Executor
 
+    from .embed.shared import SharedQueryEmbedders
     from .graph.query import GraphQueries
     from .graph.repomap import RepoMap
     from .indexer import IndexSummary, Progress
@@ -75,6 +76,9 @@ class Index:
         self._scope_places: dict = {}
         # (stage, seconds) -> None, called as each retriever finishes: a server's metrics.
         self.stage_observer: Callable[[str, float], None] | None = None
+        # Query models shared with the process's other indexes (embed/shared.py): set by a
+        # server or a search over several repositories before the first search.
+        self.shared_queries: SharedQueryEmbedders | None = None
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -243,16 +247,26 @@ class Index:
         # Made again when the settings it was made from change (an evaluation's variants).
         key = (spec, self.settings.query_precision, self.settings.query_max_tokens)
         if self._query_embedder is None or self._query_embedder[0] != key:
-            embedder = self._make_embedder(spec, for_queries=True)
-            stored = store.get_meta("embedder_id")
-            if embedder.id != stored:
-                # The folder the index names holds another encoder now (tuned again):
-                # its query vectors would be compared with the old model's documents.
-                raise EmbedderError(f"this index was embedded with {stored!r}, but "
-                                    f"{spec!r} is now {embedder.id!r}",
-                                    hint="rebuild the index: codesift index --rebuild")
-            self._query_embedder = (key, embedder)
-        return DenseRetriever(store, self._query_embedder[1].embed_query, self._vectors)
+            self._query_embedder = (key, self._query_embedding(key, store))
+        return DenseRetriever(store, self._query_embedder[1], self._vectors)
+
+    def _query_embedding(self, key: tuple, store: SQLiteStore) -> Callable[[str], object]:
+        """The function that embeds this index's queries: its own model, or the model the
+        process shares (`shared_queries`) among the indexes embedded alike."""
+        spec = key[0]
+
+        def make():
+            return self._make_embedder(spec, for_queries=True)
+        shared = self.shared_queries
+        embedder = make() if shared is None else shared.model(key, make)
+        stored = store.get_meta("embedder_id")
+        if embedder.id != stored:
+            # The folder the index names holds another encoder now (tuned again):
+            # its query vectors would be compared with the old model's documents.
+            raise EmbedderError(f"this index was embedded with {stored!r}, but "
+                                f"{spec!r} is now {embedder.id!r}",
+                                hint="rebuild the index: codesift index --rebuild")
+        return embedder.embed_query if shared is None else shared.embedding(key)
 
     def _load_vectors(self, store: SQLiteStore) -> None:
         from .retrieve.dense_cache import load_or_build

@@ -40,12 +40,16 @@ def progress_bar(enabled: bool = True) -> Iterator:
         yield update
 
 
-def print_hits(hits: Sequence[Hit], files: bool = False) -> None:
+def print_hits(hits: Sequence[Hit], files: bool = False,
+               repos: Sequence[str] | None = None) -> None:
+    """`repos`: the repository of each hit, printed before its path."""
     if not hits:
         click.echo("no results", err=True)
         return
     for rank, hit in enumerate(hits, start=1):
         where = click.style(f"{hit.path}:{hit.start_line}-{hit.end_line}", fg="cyan")
+        if repos is not None:
+            where = click.style(f"{repos[rank - 1]}:", fg="green", bold=True) + where
         # The file's kind when it is not source ([test], [docs], [vendored], ...); a test
         # inside a source file is marked [test] as well.
         label = hit.file_kind if hit.file_kind != "source" else "test" if hit.is_test else ""
@@ -58,6 +62,16 @@ def print_hits(hits: Sequence[Hit], files: bool = False) -> None:
                    f"score {hit.score:.4f}")
         for line in hit.snippet.splitlines()[:4]:
             click.echo(click.style(f"       {line[:110]}", dim=True))
+
+
+def print_repo_hits(result, files: bool = False) -> None:
+    """A search over several repositories: the hits, each after its repository's name, and a
+    line on stderr for each repository that failed or missed the deadline."""
+    print_hits([h.hit for h in result.hits], files=files, repos=[h.repo for h in result.hits])
+    for outcome in result.repos:
+        if outcome.status != "ok":
+            click.echo(click.style(f"partial: {outcome.repo} {outcome.status}: {outcome.error}",
+                                   fg="yellow"), err=True)
 
 
 def print_summary(summary, db_path: Path) -> None:
@@ -119,7 +133,7 @@ def print_status(info: dict) -> None:
     tests = "" if not info["embedder"] else \
         ("  (test code embedded)" if info["tests_embedded"] else "  (test code not embedded)")
     click.echo(f"embedder:   {info['embedder'] or 'none (lexical + symbol only)'}{tests}")
-    click.echo(f"files {info['files']}, chunks {info['chunks']}, symbols {info['symbols']}, "
+    click.echo(f"files {info['files']} ({info.get('lines', 0):,} lines), chunks {info['chunks']}, symbols {info['symbols']}, "
                f"references {info['references']}, vectors {info['vectors']}")
     if info["embedder"] and info["chunks_without_vector"]:
         click.echo(f"  {info['chunks_without_vector']} chunks wait for vectors: "

@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from ..retrieve.federate import DEFAULT_DEADLINE_S
 from .common import emit_json, friendly_errors, index_dir_option, repo_option
 from .ask import ask_cmd, explain_cmd, review_cmd, tests_cmd
 from .graph import graph_group
@@ -66,32 +67,70 @@ def index_cmd(path, index_dir, no_dense, embedder, dry_run, rebuild, max_file_si
 
 @main.command("search")
 @click.argument("query")
-@repo_option
+@click.option("--repo", "repos", type=click.Path(), multiple=True,
+              help="Repository root (default: .); repeat it to search several at once.")
+@click.option("--workspace", type=click.Path(dir_okay=False), default=None,
+              help="A TOML file listing repositories ([[repo]] path = ...) to search together.")
 @index_dir_option
 @click.option("-k", "k", type=int, default=10, show_default=True, help="Number of hits.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of hits.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of hits (an object "
+              "with hits, repos and partial when searching several repositories).")
 @click.option("--files", is_flag=True, help="Aggregate hits to whole files.")
 @click.option("--lang", "languages", multiple=True, help="Only these languages (repeatable).")
 @click.option("--path", "path_glob", default=None, help="Only paths matching this glob or prefix.")
 @click.option("--kind", "kinds", multiple=True, help="Only these kinds: function, method, class, ...")
 @click.option("--no-tests", is_flag=True, help="Leave test code out.")
 @click.option("--no-dense", is_flag=True, help="Skip the dense retriever for this query.")
+@click.option("--deadline", type=click.FloatRange(min=0.1), default=DEFAULT_DEADLINE_S,
+              show_default=True, help="Several repositories: seconds to wait for each before "
+              "answering without it (the answer is then marked partial).")
 @friendly_errors
-def search_cmd(query, repo, index_dir, k, as_json, files, languages, path_glob, kinds,
-               no_tests, no_dense):
-    """Search the index with natural language, an identifier, or a pasted error."""
+def search_cmd(query, repos, workspace, index_dir, k, as_json, files, languages, path_glob,
+               kinds, no_tests, no_dense, deadline):
+    """Search the index with natural language, an identifier, or a pasted error.
+
+    \b
+    Examples:
+      codesift search "where are webhook payloads signed"
+      codesift search "retry failed uploads" --repo ../api --repo ../worker
+      codesift search HMAC --workspace team.toml --lang go --json
+    """
     from ..api import open_index
     from ..render import print_hits
 
     if query == "-":
         query = sys.stdin.read()
-    with open_index(repo, index_dir=index_dir, dense=False if no_dense else None) as idx:
+    filters = {"languages": languages, "path": path_glob, "kinds": kinds,
+               "exclude_tests": no_tests, "files": files}
+    if workspace or len(repos) > 1:
+        return _search_several(query, repos, workspace, index_dir, k, as_json, filters,
+                               no_dense, deadline)
+    with open_index(repos[0] if repos else ".", index_dir=index_dir,
+                    dense=False if no_dense else None) as idx:
         idx.one_shot = True
-        hits = idx.search(query, k=k, languages=languages, path=path_glob, kinds=kinds,
-                          exclude_tests=no_tests, files=files)
+        hits = idx.search(query, k=k, **filters)
     if as_json:
         return emit_json([h.to_dict() for h in hits])
     print_hits(hits, files=files)
+
+
+def _search_several(query, repos, workspace, index_dir, k, as_json, filters, no_dense,
+                    deadline):
+    from ..errors import UsageError
+    from ..render import print_repo_hits
+    from ..workspace import Workspace, from_paths, load_workspace, name_repos
+
+    if index_dir:
+        raise UsageError("--index-dir names one index; it cannot go with several repositories",
+                         hint="give each repository's index_dir in a --workspace file")
+    chosen = name_repos([*(load_workspace(workspace) if workspace else ()), *from_paths(repos)])
+    with Workspace(chosen, dense=False if no_dense else None) as ws:
+        for index in ws.indexes.values():
+            index.one_shot = True
+        result = ws.search(query, k=k, deadline_s=deadline, **filters)
+    if as_json:
+        return emit_json(result.to_dict())
+    print_repo_hits(result, files=filters["files"])
 
 
 @main.command("status")

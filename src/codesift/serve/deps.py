@@ -4,8 +4,10 @@ the check that authenticates a request, rate-limits it and holds it to its token
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +16,7 @@ from fastapi import Depends, Request
 from fastapi import Path as PathParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from ..retrieve.federate import DEFAULT_DEADLINE_S, DEFAULT_MERGE
 from .auth import ANONYMOUS, AuditLog, Principal, RateLimiter, TokenStore
 from .bounds import SqlBounds
 from .home import HomeDB
@@ -45,6 +48,8 @@ class ServerConfig:
     job_poll_seconds: float = 1.0  # also how often --watch looks for new repositories
     watch: bool = False  # re-index each repository's changes as they happen (--watch)
     sql: SqlBounds = SqlBounds()  # rows, timeout and model rounds of a served SQL question
+    search_deadline_s: float = DEFAULT_DEADLINE_S  # POST /search: wait for each repository
+    merge: str = DEFAULT_MERGE  # how POST /search merges the repositories' rankings
 
 
 class StreamCount:
@@ -83,6 +88,11 @@ class ServerState:
     streams: StreamCount = field(default_factory=StreamCount)
     answering: StreamCount = field(default_factory=StreamCount)
     metrics: Metrics = field(default_factory=Metrics)
+    # POST /search asks the repositories on these workers, one per core: more would only
+    # queue on the GIL and the cores, and a busy repository gives its worker back at the
+    # deadline (Registry.using's wait).
+    fanout: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
+        max_workers=os.cpu_count() or 1, thread_name_prefix="codesift-fanout"))
 
 
 def state_of(request: Request) -> ServerState:

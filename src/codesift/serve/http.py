@@ -31,7 +31,7 @@ from .deps import ServerConfig, ServerState, State
 from .home import HomeDB, default_home
 from .http_errors import TooManyRequests, Unauthorized, status_of
 from .jobs import JobRunner, JobStore
-from .mcp_mount import SQL_MCP_PATH, McpMount, SqlMcpMount
+from .mcp_mount import MCP_PATH, SQL_MCP_PATH, McpMount, SqlMcpMount
 from .metrics import Metrics
 from .registry import Registry
 from .schemas import Health, Ready
@@ -73,6 +73,7 @@ def create_app(home: str | os.PathLike | None = None,
                 await anyio.to_thread.run_sync(watchers.stop)
             # A running job stops at its next batch and is resumed by the next start.
             await anyio.to_thread.run_sync(state.runner.stop)
+            state.fanout.shutdown(wait=False, cancel_futures=True)
             state.registry.close()
             state.sql.close()
             state.db.unlock_server()
@@ -88,7 +89,10 @@ def create_app(home: str | os.PathLike | None = None,
     app.include_router(routes_ask.router)
     app.include_router(routes_sql.router)
     app.include_router(observe.router)
-    app.mount("/mcp", mcp)  # /mcp/{name}: not in the OpenAPI document (it speaks MCP)
+    # /mcp (every repository) and /mcp/{name}: not in the OpenAPI document (they speak MCP).
+    # The route takes the exact path, which the mount alone would redirect to /mcp/.
+    app.router.routes.append(Route(MCP_PATH, mcp.exact(), include_in_schema=False))
+    app.mount(MCP_PATH, mcp)
     # The sql_* tools, for every token within its scope. The route takes the exact path,
     # which the mount alone would answer with a redirect to /sql/mcp/.
     app.router.routes.append(Route(SQL_MCP_PATH, sql_mcp, include_in_schema=False))

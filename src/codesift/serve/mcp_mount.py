@@ -1,5 +1,6 @@
 """MCP over the HTTP server: /mcp/{name} is that repository's MCP server (serve/mcp.py,
-streamable HTTP) and /sql/mcp the sql_* tools, behind the same tokens, scopes, rate limits
+streamable HTTP), /mcp itself the tools over every repository a token may read
+(serve/mcp_fanout.py), and /sql/mcp the sql_* tools, behind the same tokens, scopes, rate limits
 and audit as the REST API.
 """
 
@@ -26,9 +27,12 @@ from ..errors import CodesiftError
 from .deps import ServerState, audit, check
 from .http_errors import HTTPError, NotFound, Unauthorized, status_of
 from .sql_service import Caller
+from .tools_fanout import RepoCaller
 
 CALLER_KEY = "codesift.sql_caller"  # in an /sql/mcp request's scope["state"]
+REPO_CALLER_KEY = "codesift.repo_caller"  # in an /mcp request's scope["state"]
 SQL_MCP_PATH = "/sql/mcp"
+MCP_PATH = "/mcp"
 
 
 class McpMount:
@@ -39,17 +43,25 @@ class McpMount:
         self.error_response = error_response  # (status, message, hint, headers) -> Response
         self._apps: dict[str, object] = {}
         self._group: anyio.abc.TaskGroup | None = None
+        self._everywhere = None  # the app of /mcp itself: every repository the token reads
         self._lock = anyio.Lock()
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Entered by the server's lifespan: MCP apps can start while it runs."""
-        async with anyio.create_task_group() as group:
-            self._group = group
+        """Entered by the server's lifespan: MCP apps can start while it runs. The app over
+        every repository (/mcp itself) is fresh each time: the SDK's session manager runs
+        once per instance."""
+        from .mcp_fanout import fanout_mcp_http_app
+        from .tools_fanout import FanoutTools
+        backend = FanoutTools(self.state, repo_caller_of, observe=self.state.metrics.tool)
+        everywhere = fanout_mcp_http_app(backend, host=self.state.config.host)
+        async with anyio.create_task_group() as group, \
+                everywhere.router.lifespan_context(everywhere):
+            self._group, self._everywhere = group, everywhere
             try:
                 yield
             finally:
-                self._group = None
+                self._group = self._everywhere = None
                 group.cancel_scope.cancel()
         self._apps.clear()
 
@@ -59,6 +71,8 @@ class McpMount:
         rest = get_route_path(scope)  # "/<name>/..." below the mount
         name, _, tail = rest.lstrip("/").partition("/")
         request = Request(scope)
+        if not name:  # /mcp/ itself
+            return await self._everywhere_call(scope, receive, send, request)
         try:
             await anyio.to_thread.run_sync(self._authorize, request, name)
             app = await self._app(name)
@@ -69,6 +83,33 @@ class McpMount:
         if not tail:  # the MCP endpoint is the app's "/"
             child["path"] = scope["path"].rstrip("/") + "/"
         await app(child, receive, send)
+
+    def exact(self) -> _ExactPath:
+        """The ASGI app of the exact path /mcp (its own route: the mount would redirect it)."""
+        return _ExactPath(self)
+
+    async def _everywhere_call(self, scope, receive, send, request: Request) -> None:
+        """/mcp: every repository the token may read, held to it per tool call."""
+        try:
+            caller = await anyio.to_thread.run_sync(self._repo_caller, request)
+            if self._everywhere is None:
+                raise NotFound("MCP is served only while the server runs (its lifespan)",
+                               hint="run it with codesift serve")
+        except CodesiftError as exc:
+            return await _refuse(self.error_response, exc, scope, receive, send)
+        child = dict(scope)
+        child["state"] = {**scope.get("state", {}), REPO_CALLER_KEY: caller}
+        child["path"] = scope["path"].rstrip("/") + "/"  # the MCP endpoint is the app's "/"
+        await self._everywhere(child, receive, send)
+
+    def _repo_caller(self, request: Request) -> RepoCaller:
+        """Any live token within its rate limit; which repositories it reaches is decided
+        per tool call."""
+        principal = check(request, self.state, _credentials(request), None, None)
+
+        def record(repo: str | None, status: int, paths) -> None:
+            audit(request, principal, repo, status, paths)
+        return RepoCaller(principal, record)
 
     def _authorize(self, request: Request, name: str) -> None:
         principal = check(request, self.state, _credentials(request), "read", name or None)
@@ -93,6 +134,21 @@ class McpMount:
                 await self._group.start(_run_lifespan, app)
                 self._apps[name] = app
             return self._apps[name]
+
+
+class _ExactPath:
+    """/mcp itself, without the trailing slash the mount would redirect to. A class, not a
+    function: Starlette's Route takes a function for a request handler, an object for ASGI."""
+
+    def __init__(self, mount: McpMount) -> None:
+        self.mount = mount
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        child = dict(scope)
+        child["root_path"] = scope.get("root_path", "") + MCP_PATH
+        await self.mount._everywhere_call(child, receive, send, Request(scope))
 
 
 class SqlMcpMount:
@@ -152,12 +208,21 @@ class SqlMcpMount:
 
 def caller_of(ctx) -> Caller:
     """The Caller SqlMcpMount put in the scope of the HTTP request carrying this call."""
+    return _scoped(ctx, CALLER_KEY)
+
+
+def repo_caller_of(ctx) -> RepoCaller:
+    """The RepoCaller McpMount put in the scope of the /mcp request carrying this call."""
+    return _scoped(ctx, REPO_CALLER_KEY)
+
+
+def _scoped(ctx, key: str):
     try:
         request = ctx.request_context.request
     except (AttributeError, ValueError):  # no request: not called over HTTP
         request = None
-    caller = getattr(request, "scope", {}).get("state", {}).get(CALLER_KEY)
-    if caller is None:  # not through SqlMcpMount: refuse rather than serve unchecked
+    caller = getattr(request, "scope", {}).get("state", {}).get(key)
+    if caller is None:  # not through a mount that checked a token: refuse, never serve
         raise Unauthorized("this MCP endpoint needs an API token",
                            hint="send Authorization: Bearer <token> (codesift token create)")
     return caller

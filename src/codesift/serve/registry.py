@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..api import Index, open_index
+from ..embed.shared import SharedQueryEmbedders
 from ..errors import PathError, UsageError
 from .home import HomeDB
 from .http_errors import Conflict, Forbidden, NotFound
@@ -64,6 +65,8 @@ class Registry:
         self.on_open = on_open  # told of each long-lived Index opened (the app's metrics)
         self._open: dict[str, _Open] = {}
         self._lock = threading.Lock()
+        # One query model per embedder for every repository served (embed/shared.py).
+        self.shared_queries = SharedQueryEmbedders()
 
     # -- registration ------------------------------------------------------------------
 
@@ -120,8 +123,9 @@ class Registry:
                            ) from exc
 
     @contextmanager
-    def using(self, name: str) -> Iterator[Index]:
-        """The repository's long-lived Index, held for one request."""
+    def using(self, name: str, wait_s: float | None = None) -> Iterator[Index]:
+        """The repository's long-lived Index, held for one request. `wait_s`: how long to
+        wait for a request holding it now (None: as long as it takes); past it, TimeoutError."""
         repo = self.get(name)
         stale = opened = None
         with self._lock:
@@ -131,15 +135,21 @@ class Registry:
                 stale, entry = self._open.pop(name), None
             if entry is None:
                 index = self.open_fresh(repo)
+                index.shared_queries = self.shared_queries
                 entry = opened = _Open(index, repo.path, _inode(index.db_path),
                                        threading.Lock())
                 self._open[name] = entry
         if stale is not None:
             _close_later(stale)
-        with entry.lock:
+        if not entry.lock.acquire(timeout=-1 if wait_s is None else max(0.0, wait_s)):
+            raise TimeoutError(f"repository {name} stayed busy for {wait_s:.1f} s "
+                               "(another request or a re-index holds it)")
+        try:
             if opened is not None and self.on_open is not None:
                 self.on_open(name, entry.index)
             yield entry.index
+        finally:
+            entry.lock.release()
 
     def _close(self, name: str) -> None:
         with self._lock:

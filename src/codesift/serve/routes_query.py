@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 
 from ..graph.query import DEFAULT_MIN_CONFIDENCE, MAX_DEPTH
-from .deps import ReadsRepo, RepoName, State, audit
+from .deps import ReadsRepo, RepoName, SignedIn, State, audit
 from .http_errors import NotFound
 from .paths import inside, repo_relative
 from .schemas import (
@@ -25,6 +25,8 @@ from .schemas import (
     MapOut,
     NodeOut,
     PathOut,
+    SearchAllIn,
+    SearchAllOut,
     SearchIn,
     SearchOut,
     StatusOut,
@@ -58,6 +60,21 @@ def search(name: RepoName, body: SearchIn, request: Request, state: State,
                             exclude_tests=body.exclude_tests, files=body.files)
     audit(request, principal, name, 200, [h.path for h in hits])
     return {"query": body.query, "hits": [h.to_dict() for h in hits]}
+
+
+@router.post("/search", response_model=SearchAllOut, responses=error_responses(400, 404, 413))
+def search_all(body: SearchAllIn, request: Request, state: State, *, principal: SignedIn):
+    """One search over every repository the token may read (or those in `repos`): each hit
+    names its repository; a repository that fails or misses the deadline is listed in
+    `repos` with why, and the result is marked `partial`."""
+    from .fanout import SearchRequest, search_everywhere
+    filters = {"languages": tuple(body.languages), "path": body.path, "kinds": tuple(body.kinds),
+               "exclude_tests": body.exclude_tests, "files": body.files}
+    result = search_everywhere(state, principal, SearchRequest(
+        body.query, body.k, filters, tuple(body.repos),
+        None if body.deadline_ms is None else body.deadline_ms / 1000))
+    audit(request, principal, None, 200, [f"{h.repo}:{h.hit.path}" for h in result.hits])
+    return result.to_dict()
 
 
 @router.get("/repos/{name}/graph/path", response_model=PathOut, responses=READ_ERRORS)

@@ -16,6 +16,7 @@ MAX_K = 100  # hits per search over HTTP (the library allows 1000: a CLI user ca
 # longest of 140 real ones was 24,770 characters). A query field takes whatever that body
 # holds, up to the library's own cap, so the two never disagree however --max-body is set.
 MAX_BODY_BYTES = 256 * 1024
+MAX_SEARCH_DEADLINE_MS = 60_000
 MAX_FILE_LINES = 2000  # lines per /files response; ask again for the next range
 MAX_MAP_BUDGET = 32_768
 MAX_GRAPH_RESULTS = 1000
@@ -144,6 +145,37 @@ class HitOut(BaseModel):
 class SearchOut(BaseModel):
     query: str
     hits: list[HitOut]
+
+
+class SearchAllIn(SearchIn):
+    repos: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]] = Field(
+        default=[], max_length=1000,
+        description="Only these repositories (default: every one the token may read).")
+    deadline_ms: int | None = Field(
+        None, ge=100, le=MAX_SEARCH_DEADLINE_MS,
+        description="How long to wait for each repository; one still searching then is left "
+                    "out and the result marked partial (default: the server's).")
+
+
+class RepoHitOut(HitOut):
+    repo: str
+    repo_score: float = Field(description="The hit's score within its own repository.")
+
+
+class RepoOutcomeOut(BaseModel):
+    repo: str
+    status: Literal["ok", "timeout", "error"]
+    hits: int
+    ms: float
+    error: str | None = None
+
+
+class SearchAllOut(BaseModel):
+    query: str
+    partial: bool = Field(description="True when a repository failed or missed the deadline: "
+                                      "its hits are missing (see repos).")
+    hits: list[RepoHitOut]
+    repos: list[RepoOutcomeOut]
 
 
 class NodeOut(BaseModel):

@@ -96,8 +96,8 @@ class Backend:
 def search_code(ws: Workspace, query: str, k: int = 10, offset: int = 0,
                 lang: Sequence[str] = (), path: str | None = None, kind: Sequence[str] = (),
                 exclude_tests: bool = False) -> ToolOutput:
-    _check_range("k", k, 1, MAX_K, "ask for at most 50 hits and page with offset")
-    _check_range("offset", offset, 0, MAX_OFFSET, "narrow the query or add a path filter")
+    check_range("k", k, 1, MAX_K, "ask for at most 50 hits and page with offset")
+    check_range("offset", offset, 0, MAX_OFFSET, "narrow the query or add a path filter")
     hits = ws.index.search(query, k=offset + k, languages=tuple(lang or ()), path=path or None,
                            kinds=tuple(kind or ()), exclude_tests=exclude_tests)[offset:]
     shown_query = query if len(query) <= 80 else query[:77] + "..."
@@ -107,7 +107,7 @@ def search_code(ws: Workspace, query: str, k: int = 10, offset: int = 0,
                           "identifier, or fewer filters", {"query": query, "offset": offset,
                                                            "hits": []})
     header = f"{len(hits)} results for {shown_query!r} (best first):"
-    blocks = [_hit_block(offset + i, h) for i, h in enumerate(hits, start=1)]
+    blocks = [hit_block(offset + i, h) for i, h in enumerate(hits, start=1)]
 
     def note(shown: int) -> str:
         return (f"[truncated: results {offset + shown + 1}-{offset + len(hits)} left out by the "
@@ -119,10 +119,13 @@ def search_code(ws: Workspace, query: str, k: int = 10, offset: int = 0,
     return ToolOutput(out.text, data)
 
 
-def _hit_block(rank: int, hit) -> str:
+def hit_block(rank: int, hit, repo: str | None = None) -> str:
+    """A hit as `rank. path:start-end  symbol  [kind, language]` and its snippet; `repo`
+    (a search over several) goes first, in brackets."""
     test = ", test" if hit.is_test and hit.file_kind != "test" else ""
     kind = "" if hit.file_kind == "source" else f", {hit.file_kind}"
-    head = f"{rank}. {hit.path}:{hit.start_line}-{hit.end_line}  {hit.symbol or '(block)'}  " \
+    where = f"[{repo}] " if repo else ""
+    head = f"{rank}. {where}{hit.path}:{hit.start_line}-{hit.end_line}  {hit.symbol or '(block)'}  " \
            f"[{hit.kind}, {hit.language}{kind}{test}]"
     snippet = [f"    {line.rstrip()}" for line in hit.snippet.splitlines()]
     return "\n".join([head, *snippet])
@@ -255,6 +258,6 @@ def _first_paragraph(doc: str, limit: int = 400) -> str:
     return para if len(para) <= limit else para[:limit - 3] + "..."
 
 
-def _check_range(name: str, value: int, low: int, high: int, hint: str) -> None:
+def check_range(name: str, value: int, low: int, high: int, hint: str) -> None:
     if not isinstance(value, int) or not low <= value <= high:
         raise UsageError(f"{name} must be between {low} and {high}, not {value!r}", hint=hint)

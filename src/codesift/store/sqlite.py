@@ -499,6 +499,8 @@ class SQLiteStore:
         one = lambda sql: self.db.execute(sql).fetchone()[0]  # noqa: E731
         return {
             "files": one("SELECT COUNT(*) FROM files"),
+            # Newlines of the indexed files (n_lines counts the last, unterminated line too).
+            "lines": one("SELECT COALESCE(SUM(n_lines) - COUNT(*), 0) FROM files"),
             "chunks": one("SELECT COUNT(*) FROM chunks"),
             "symbols": one("SELECT COUNT(*) FROM symbols"),
             "references": one("SELECT COUNT(*) FROM refs"),

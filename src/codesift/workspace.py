@@ -1,0 +1,149 @@
+"""Several local repositories searched as one: named from `--repo` paths or a workspace file,
+each searched on its own index in parallel and merged (retrieve/federate.py).
+
+A workspace file is TOML, paths relative to the file:
+
+    [[repo]]
+    path = "../api"
+    name = "api"                 # optional: the folder's name
+    index_dir = "/srv/idx/api"   # optional: <path>/.codesift
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import tomllib
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from .api import Index, open_index
+from .embed.shared import SharedQueryEmbedders
+from .errors import UsageError
+from .retrieve.federate import DEFAULT_DEADLINE_S, DEFAULT_MERGE, FederatedResult, search_repos
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceRepo:
+    name: str
+    path: Path
+    index_dir: Path | None = None
+
+
+def load_workspace(path: str | os.PathLike) -> tuple[WorkspaceRepo, ...]:
+    """The repositories a workspace file lists; a clear UsageError for a bad file."""
+    file = Path(path).expanduser()
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read workspace file {file}: {exc.strerror}",
+                         hint="give the path of a TOML file with [[repo]] entries") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"workspace file {file} is not valid TOML: {exc}",
+                         hint='each repository is a [[repo]] table with path = "..."') from exc
+    entries = data.get("repo")
+    if not isinstance(entries, list) or not entries:
+        raise UsageError(f"workspace file {file} lists no repositories",
+                         hint='add a [[repo]] table with path = "..." for each one')
+    base = file.resolve().parent
+    repos = []
+    for n, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+            raise UsageError(f"workspace file {file}: repository {n} has no path",
+                             hint='write path = "relative/or/absolute/folder"')
+        root = (base / Path(entry["path"]).expanduser()).resolve()
+        index_dir = entry.get("index_dir")
+        repos.append(WorkspaceRepo(str(entry.get("name") or ""), root,
+                                   (base / index_dir).resolve() if index_dir else None))
+    return name_repos(repos)
+
+
+def from_paths(paths: Sequence[str]) -> tuple[WorkspaceRepo, ...]:
+    return name_repos([WorkspaceRepo("", Path(p).expanduser().resolve()) for p in paths])
+
+
+def name_repos(repos: Sequence[WorkspaceRepo]) -> tuple[WorkspaceRepo, ...]:
+    """Each unnamed repository named by its folder, or by as many trailing path parts as
+    tell it apart; a name given twice is an error."""
+    named = []
+    for repo in repos:
+        name = repo.name or _short_name(repo.path, [r.path for r in repos if r is not repo])
+        named.append(WorkspaceRepo(name, repo.path, repo.index_dir))
+    seen: dict[str, Path] = {}
+    for repo in named:
+        if repo.name in seen and seen[repo.name] != repo.path:
+            raise UsageError(f"two repositories are named {repo.name!r}",
+                             hint="give each its own name in the workspace file")
+        seen[repo.name] = repo.path
+    unique = {r.name: r for r in named}  # the same folder given twice is searched once
+    return tuple(unique.values())
+
+
+def _short_name(path: Path, others: Sequence[Path]) -> str:
+    parts = path.parts
+    for n in range(1, len(parts) + 1):
+        tail = parts[-n:]
+        if not any(o != path and o.parts[-n:] == tail for o in others):
+            return "/".join(tail)
+    return str(path)
+
+
+class Workspace:
+    """Open indexes of several repositories sharing one query model per embedder."""
+
+    def __init__(self, repos: Sequence[WorkspaceRepo], *, dense: bool | None = None) -> None:
+        if not repos:
+            raise UsageError("no repositories to search", hint="pass --repo PATH (repeatable)")
+        self.shared = SharedQueryEmbedders()
+        self.indexes: dict[str, Index] = {}
+        # An Index answers one search at a time; a search still running past a deadline
+        # keeps its index until it ends, and the next search of that index waits for it.
+        self._locks: dict[str, threading.Lock] = {}
+        for repo in repos:
+            overrides = {"index_dir": str(repo.index_dir)} if repo.index_dir else {}
+            index = open_index(repo.path, dense=dense, **overrides)
+            index.shared_queries = self.shared
+            self.indexes[repo.name] = index
+            self._locks[repo.name] = threading.Lock()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for index in self.indexes.values():
+            index.close()
+
+    def search(self, query: str, k: int = 10, *, repos: Sequence[str] = (),
+               deadline_s: float = DEFAULT_DEADLINE_S, merge: str = DEFAULT_MERGE,
+               workers: int | None = None, pool: ThreadPoolExecutor | None = None,
+               **filters) -> FederatedResult:
+        """Search every repository (or those named in `repos`) and merge the hits; filters
+        are Index.search's (languages, path, kinds, exclude_tests, files)."""
+        unknown = [r for r in repos if r not in self.indexes]
+        if unknown:
+            raise UsageError(f"no repository named {unknown[0]!r} in this workspace",
+                             hint="choose from: " + ", ".join(self.indexes))
+        chosen = {n: i for n, i in self.indexes.items() if not repos or n in repos}
+        searches = {name: _bound(index, self._locks[name], query, k, filters)
+                    for name, index in chosen.items()}
+        own = pool is None
+        pool = pool or ThreadPoolExecutor(max_workers=workers or min(len(chosen), os.cpu_count() or 1),
+                                          thread_name_prefix="codesift-repos")
+        try:
+            return search_repos(searches, k, pool=pool, query=query, deadline_s=deadline_s,
+                                how=merge)
+        finally:
+            if own:  # stragglers past the deadline finish on their own; nobody waits
+                pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _bound(index: Index, lock: threading.Lock, query: str, k: int, filters: dict):
+    def search():
+        with lock:
+            return index.search(query, k=k, **filters)
+    return search
