@@ -8,7 +8,8 @@ against the per-repository search of the query's own package (the baseline, same
 indexes): file recall@1/@5/@10, MRR and strict symbol recall@10 for each way of merging the
 per-index rankings (retrieve/federate.py MERGES). Then the latency of the whole search as
 `codesift search --workspace` runs it (Workspace.search, one worker per core), over
---latency-queries queries, warm.
+--latency-queries queries, warm, merged by score and by relevance (which also asks each
+index for its evidence).
 
     .venv/bin/python bench/bench_cross_repo.py --out cross.json
 """
@@ -30,7 +31,7 @@ from eval_devsets import LIST, clone_dir, head_of
 from codesift.evaluate import datasets
 from codesift.evaluate.compare import SystemRun, compare, comparison_dict
 from codesift.evaluate.metrics import score_history_query
-from codesift.retrieve.federate import MERGES, merge
+from codesift.retrieve.federate import MERGES, merge, repo_relevance
 from codesift.workspace import Workspace, WorkspaceRepo
 
 SHOWN = ("F@1", "F@5", "F@10", "MRR", "S!@10")
@@ -80,11 +81,13 @@ def quality(ws: Workspace, queries, k: int) -> dict[str, SystemRun]:
     scores: dict[str, list] = {"per-repository": [], **{f"all:{m}": [] for m in MERGES}}
     for n, (own, q) in enumerate(queries, start=1):
         found = {name: index.search(q.query, k=k) for name, index in ws.indexes.items()}
+        relevance = repo_relevance(found, {name: index.evidence(q.query)
+                                           for name, index in ws.indexes.items()})
         scores["per-repository"].append(
             score_history_query(q.id, found[own], q.gold_files, q.gold_symbols))
         for how in MERGES:
             hits = [h.hit if h.repo == own else foreign(h.repo, h.hit)
-                    for h in merge(found, k, how)]
+                    for h in merge(found, k, how, relevance)]
             scores[f"all:{how}"].append(score_history_query(q.id, hits, q.gold_files,
                                                             q.gold_symbols))
         if n % 50 == 0:
@@ -92,14 +95,14 @@ def quality(ws: Workspace, queries, k: int) -> dict[str, SystemRun]:
     return {name: SystemRun(name, tuple(s), (), float("nan")) for name, s in scores.items()}
 
 
-def latency(ws: Workspace, queries, k: int, n: int) -> dict:
+def latency(ws: Workspace, queries, k: int, n: int, how: str) -> dict:
     step = max(1, len(queries) // n)
     chosen = [q for _, q in queries[::step]][:n]
-    ws.search(chosen[0].query, k=k)  # warm: vectors and the query model loaded
+    ws.search(chosen[0].query, k=k, merge=how)  # warm: vectors and the query model loaded
     times, partial = [], 0
     for q in chosen:
         t0 = time.perf_counter()
-        result = ws.search(q.query, k=k)
+        result = ws.search(q.query, k=k, merge=how)
         times.append((time.perf_counter() - t0) * 1000)
         partial += result.partial
     times.sort()
@@ -125,23 +128,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(ws.indexes)} repositories up to date in {time.perf_counter() - t0:.1f} s",
               file=sys.stderr, flush=True)
         runs = quality(ws, queries, args.k)
-        timing = latency(ws, queries, args.k, args.latency_queries)
-    c = compare(list(runs.values()), main="per-repository", resamples=args.resamples)
+        timing = {how: latency(ws, queries, args.k, args.latency_queries, how)
+                  for how in ("score", "relevance")}
+    base = runs["per-repository"]
     print(f"\n{len(queries)} history queries, {len(repos)} repositories searched at once\n")
-    print("| search | " + " | ".join(SHOWN) + " | vs per-repository F@1 | vs per-repository F@5 |")
+    print("| search | " + " | ".join(SHOWN) + " | F@1 minus per-repository | F@5 minus per-repository |")
     print("|---|" + "---|" * (len(SHOWN) + 2))
-    for name in runs:
+    comparisons = {}
+    for name, run in runs.items():
+        c = comparisons[name] = compare([run, base] if run is not base else [run], main=name,
+                                        resamples=args.resamples)
         row = c.rows[name]
-        deltas = ["–", "–"] if name == "per-repository" else [
-            f"{c.deltas[name][m].diff:+.3f} [{c.deltas[name][m].low:+.3f}, {c.deltas[name][m].high:+.3f}]"
-            for m in ("F@1", "F@5")]
+        deltas = ["–", "–"] if run is base else [
+            f"{c.deltas['per-repository'][m].diff:+.3f} [{c.deltas['per-repository'][m].low:+.3f}, "
+            f"{c.deltas['per-repository'][m].high:+.3f}]" for m in ("F@1", "F@5")]
         print(f"| {name} | " + " | ".join(f"{row[m]:.3f}" for m in SHOWN) + " | "
               + " | ".join(deltas) + " |")
-    print(f"\nlatency of one search over all {len(repos)} (Workspace.search, warm): {timing}")
+    for how, t in timing.items():
+        print(f"latency of one search over all {len(repos)} (Workspace.search, merge {how}, "
+              f"warm): {t}")
     if args.out:
         write_json(args.out, {"benchmark": "cross_repo", "environment": _common.environment(),
                               "repos": [r.name for r in repos], "missing": missing,
-                              "lines": lines, "comparison": comparison_dict(c),
+                              "lines": lines,
+                              "comparison": {n: comparison_dict(c) for n, c in comparisons.items()},
                               "latency": timing})
     return 0
 

@@ -16,7 +16,8 @@ import codesift
 from codesift.cli import main
 from codesift.errors import BadQueryError
 from codesift.model import Hit
-from codesift.retrieve.federate import merge, search_repos
+from codesift.model import RepoEvidence
+from codesift.retrieve.federate import RepoAnswer, cori_beliefs, merge, repo_relevance, search_repos
 from codesift.workspace import Workspace, WorkspaceRepo, from_paths, load_workspace
 
 from conftest import write_tree
@@ -81,10 +82,11 @@ def test_each_hit_names_its_repository_and_the_right_one_comes_first(three_repos
         for query, repo, path in [("sign webhook payload hmac", "payments", "payments/webhooks.py"),
                                   ("ReserveStock", "inventory", "inventory/stock.go"),
                                   ("email the receipt to the customer", "notify", "notify/email.py")]:
-            result = ws.search(query, k=5)
-            assert not result.partial and [o.status for o in result.repos] == ["ok"] * 3
-            assert (result.hits[0].repo, result.hits[0].hit.path) == (repo, path)
-            assert all(h.repo in three_repos for h in result.hits)
+            for how in ("score", "relevance"):
+                result = ws.search(query, k=5, merge=how)
+                assert not result.partial and [o.status for o in result.repos] == ["ok"] * 3
+                assert (result.hits[0].repo, result.hits[0].hit.path) == (repo, path)
+                assert all(h.repo in three_repos for h in result.hits)
         only = ws.search("refund", k=5, repos=["inventory", "notify"])
         assert {o.repo for o in only.repos} == {"inventory", "notify"}
         assert all(h.repo != "payments" for h in only.hits)
@@ -123,16 +125,34 @@ def test_merges_by_score_rank_and_minmax():
     assert [h.score for h in minmax[:2]] == [1.0, 1.0] and minmax[-1].score == 0.0
 
 
+def test_relevance_lifts_the_repository_whose_vocabulary_and_vectors_match():
+    found = {"a": [_hit("a1", 0.05), _hit("a2", 0.04)], "b": [_hit("b1", 0.05), _hit("b2", 0.03)],
+             "c": [_hit("c1", 0.05)]}
+    # "webhook" is in b's chunks only, "payload" in all three: CORI credits b.
+    evidence = {"a": RepoEvidence(100, {"webhook": 0, "payload": 9}, 0.30, "m"),
+                "b": RepoEvidence(100, {"webhook": 12, "payload": 9}, 0.62, "m"),
+                "c": RepoEvidence(400, {"webhook": 0, "payload": 2}, 0.25, "m")}
+    beliefs = cori_beliefs(evidence)
+    assert beliefs["b"] > beliefs["a"] > beliefs["c"]
+    relevance = repo_relevance(found, evidence)
+    assert max(relevance, key=relevance.get) == "b"
+    merged = merge(found, 5, "relevance", relevance)
+    assert [h.hit.path for h in merged[:2]] == ["b1", "a1"]
+    # Cosines of two models are not compared: only the vocabulary and the scores count then.
+    mixed = {**evidence, "c": RepoEvidence(400, {"webhook": 0, "payload": 2}, 0.99, "other")}
+    assert max(repo_relevance(found, mixed), key=repo_relevance(found, mixed).get) == "b"
+
+
 def test_a_slow_repository_is_left_out_at_the_deadline_without_being_waited_for():
     release = threading.Event()
 
     def slow():
         release.wait(120)
-        return [_hit("late", 1.0)]
+        return RepoAnswer([_hit("late", 1.0)])
 
     pool = ThreadPoolExecutor(max_workers=2)
     try:
-        result = search_repos({"fast": lambda: [_hit("quick", 0.5)], "slow": slow}, 5,
+        result = search_repos({"fast": lambda: RepoAnswer([_hit("quick", 0.5)]), "slow": slow}, 5,
                               pool=pool, query="q", deadline_s=0.5)
         assert not release.is_set()  # the answer came while the slow search still ran
         assert [h.hit.path for h in result.hits] == ["quick"]
@@ -148,7 +168,7 @@ def test_a_failing_repository_does_not_take_the_others_down():
         raise RuntimeError("disk on fire")
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        result = search_repos({"ok": lambda: [_hit("x", 0.2)], "broken": broken}, 5, pool=pool)
+        result = search_repos({"ok": lambda: RepoAnswer([_hit("x", 0.2)]), "broken": broken}, 5, pool=pool)
     assert [h.hit.path for h in result.hits] == ["x"]
     assert {o.repo: o.error for o in result.repos}["broken"] == "RuntimeError: disk on fire"
 

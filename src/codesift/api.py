@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from .config import INDEX_DIRNAME, Settings, index_path, load_settings
 from .errors import (CorruptIndexError, EmbedderError, IndexError_, NoIndexError, PathError,
                      UsageError)
-from .model import Filters, Hit
+from .model import Filters, Hit, RepoEvidence
 from .retrieve.query import analyse
 from .retrieve.retrievers import (DenseRetriever, FrameRetriever, IdentifierRetriever,
                                   LexicalRetriever, MessageRetriever, OpeningRetriever,
@@ -220,6 +220,20 @@ class Index:
         with store.snapshot():
             return rank(store, self._retrievers(store), q, self.settings, options,
                         pool=self._worker())
+
+    def evidence(self, query: str) -> RepoEvidence:
+        """How much this index has to say about `query`, comparable with other indexes':
+        its chunk count, each query term's chunk count, and the best cosine of the query
+        with its vectors (None without them). A search over several repositories weighs
+        them by it (retrieve/federate.py)."""
+        q = analyse(query, max_chars=self.settings.max_query_chars)
+        store = self.store()
+        with store.snapshot():
+            terms = tuple(dict.fromkeys(q.terms))
+            dense = self._dense_retriever(store)
+            best = dense.best_similarity(q) if dense is not None else None
+            return RepoEvidence(store.chunk_count(), store.doc_freqs(terms), best,
+                                store.get_meta("embedder_id") or "")
 
     def _worker(self) -> Executor:
         if self._pool is None:

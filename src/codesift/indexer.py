@@ -28,6 +28,7 @@ from .store.sqlite_graph import GraphTables
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 FILE_BATCH = 64
 VECTOR_BATCH = 256
+EMBED_WINDOW = 8192  # chunk texts read (and sorted by length) at a time while embedding
 INDEX_FORMAT_VERSION = "1"
 
 
@@ -186,19 +187,24 @@ def embed_missing(store: SQLiteStore, embedder, progress: Progress | None,
     if (store.get_meta("embed_tests") == "1") != embed_tests:
         with store.transaction():
             store.set_meta("embed_tests", "1" if embed_tests else "0")
-    missing = [(h, dense_input(text, language)) for h, text, language in store.texts_missing_vectors()]
-    # Similar lengths batch together: less padding, much faster on CPU.
-    missing.sort(key=lambda item: len(item[1]))
+    hashes = store.hashes_missing_vectors()
     done = 0
-    for start in range(0, len(missing), VECTOR_BATCH):
-        part = missing[start:start + VECTOR_BATCH]
-        vectors = embedder.embed_documents([text for _, text in part])
-        with store.transaction():
-            store.put_vectors([h for h, _ in part], vectors)
-            _bump_generation(store)
-        done += len(part)
-        if progress:
-            progress("embed", done, len(missing))
+    # Texts are read a window at a time: memory stays bounded however big the repository
+    # (only its hashes are listed whole). Each window is sorted by length so that similar
+    # lengths batch together: less padding, much faster on CPU.
+    for window in range(0, len(hashes), EMBED_WINDOW):
+        part_texts = [(h, dense_input(text, language)) for h, text, language
+                      in store.embedding_texts(hashes[window:window + EMBED_WINDOW])]
+        part_texts.sort(key=lambda item: len(item[1]))
+        for start in range(0, len(part_texts), VECTOR_BATCH):
+            part = part_texts[start:start + VECTOR_BATCH]
+            vectors = embedder.embed_documents([text for _, text in part])
+            with store.transaction():
+                store.put_vectors([h for h, _ in part], vectors)
+                _bump_generation(store)
+            done += len(part)
+            if progress:
+                progress("embed", done, len(hashes))
     return done
 
 

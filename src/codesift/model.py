@@ -194,3 +194,13 @@ class ChunkRow:
     end_line: int
     is_test: bool
     file_kind: str = ""  # the file's kind (ingest/kinds.py); "" in an index not yet classified
+
+
+@dataclass(frozen=True, slots=True)
+class RepoEvidence:
+    """What one index has to say about a query, in terms comparable across indexes."""
+
+    chunks: int  # chunks in the index
+    doc_freqs: dict[str, int]  # each query term's chunk count
+    best_cosine: float | None  # the query's best cosine with a chunk vector; None: no vectors
+    embedder: str = ""  # the model the cosine comes from ("" for none)

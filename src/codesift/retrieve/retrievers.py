@@ -200,6 +200,13 @@ class DenseRetriever:
         allowed = self.store.allowed_chunk_ids(filters) if filters.active else None
         return self.vectors.search(qvec, limit, allowed=allowed)
 
+    def best_similarity(self, query: Query) -> float | None:
+        """The query's cosine with its nearest chunk vector (None: no vectors)."""
+        if self.vectors is None or len(self.vectors) == 0:
+            return None
+        nearest = self.vectors.search(self._embed(query), 1)
+        return float(nearest[0][1]) if nearest else None
+
     def rank_pool(self, query: Query, ranking: Scored, pool: Iterable[int]) -> Scored:
         """`ranking` continued by every other candidate in `pool` that has a vector, most
         similar first.

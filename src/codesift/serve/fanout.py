@@ -14,7 +14,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..retrieve.federate import FederatedResult, RepoSearch, search_repos
+from ..retrieve.federate import (NEEDS_EVIDENCE, FederatedResult, RepoAnswer, RepoSearch,
+                                answer_of, search_repos)
 from .auth import Principal
 from .deps import ServerState
 from .http_errors import NotFound
@@ -56,7 +57,9 @@ def search_everywhere(state: ServerState, principal: Principal,
 
 def _search_of(state: ServerState, name: str, request: SearchRequest,
                until: float) -> RepoSearch:
-    def search():
+    weigh = state.config.merge in NEEDS_EVIDENCE
+
+    def search() -> RepoAnswer:
         with state.registry.using(name, wait_s=until - time.monotonic()) as index:
-            return index.search(request.query, k=request.k, **request.filters)
+            return answer_of(index, request.query, request.k, request.filters, weigh)
     return search

@@ -259,15 +259,18 @@ class SQLiteStore:
 
     # -- vectors ---------------------------------------------------------------------
 
-    def texts_missing_vectors(self) -> list[tuple[bytes, str, str]]:
-        """(text hash, embedding text, language) of the chunk texts that should have a
-        vector and do not (tests only when the index embeds tests: meta `embed_tests`)."""
-        missing = [r[0] for r in self.db.execute(
+    def hashes_missing_vectors(self) -> list[bytes]:
+        """The text hashes of the chunks that should have a vector and do not (tests only
+        when the index embeds tests: meta `embed_tests`)."""
+        return [r[0] for r in self.db.execute(
             "SELECT DISTINCT text_hash FROM chunks INDEXED BY chunks_test_hash WHERE"
             f" text_hash NOT IN (SELECT text_hash FROM vectors){self._embedded_only()}")]
+
+    def embedding_texts(self, hashes: Sequence[bytes]) -> list[tuple[bytes, str, str]]:
+        """(text hash, embedding text, language) of these hashes."""
         out = []
-        for start in range(0, len(missing), 500):
-            part = missing[start:start + 500]
+        for start in range(0, len(hashes), 500):
+            part = hashes[start:start + 500]
             marks = ",".join("?" * len(part))
             out += self.db.execute(
                 "SELECT text_hash, MIN(embedding_text), MIN(language) FROM chunks"
@@ -348,11 +351,11 @@ class SQLiteStore:
         if len(terms) < 2:
             return list(terms)
         df = self.doc_freqs(terms)
-        n_chunks = self._chunk_count()
+        n_chunks = self.chunk_count()
         kept = [t for t in terms if 2 * df[t] < n_chunks]
         return kept or list(terms)
 
-    def _chunk_count(self) -> int:
+    def chunk_count(self) -> int:
         key = self.state_key()
         if self._count[0] != key:
             self._count = (key, self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
