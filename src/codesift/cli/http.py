@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from ..retrieve.federate import DEFAULT_DEADLINE_S
 from .common import emit_json, friendly_errors
 from ..errors import UsageError
 
@@ -57,11 +58,14 @@ def is_loopback(host: str) -> bool:
 @click.option("--watch", is_flag=True,
               help="Re-index each registered repository's files as they change (one "
                    "watcher per indexed repository; new ones are picked up as they appear).")
+@click.option("--search-deadline", type=click.FloatRange(min=0.1), default=DEFAULT_DEADLINE_S,
+              show_default=True, help="POST /search and /mcp: seconds to wait for each "
+                                      "repository before answering without it (partial).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="info", show_default=True, help="Server log level (logs go to stderr).")
 @friendly_errors
 def serve_command(host, port, home, no_auth, allow_paths, rate_limit, burst, max_body,
-                  watch, log_level):
+                  watch, search_deadline, log_level):
     """Serve the HTTP API (search, graph, map, files, index jobs) for the repositories
     registered in the server home; OpenAPI at /docs and /openapi.json, Prometheus
     metrics at /metrics."""
@@ -75,7 +79,7 @@ def serve_command(host, port, home, no_auth, allow_paths, rate_limit, burst, max
                          "must carry a token", hint="create one: codesift token create NAME "
                                                     "--repo '*' --action read")
     config = ServerConfig(auth=not no_auth, host=host, rate=rate_limit, burst=burst,
-                          max_body_bytes=max_body, watch=watch,
+                          max_body_bytes=max_body, watch=watch, search_deadline_s=search_deadline,
                           allowed_roots=tuple(Path(p).expanduser().resolve() for p in allow_paths))
     app = create_app(home, config)
     state = app.state.codesift

@@ -127,7 +127,8 @@ def _path_files(table: SymbolTable, spec: str, from_path: str, ext: str) -> list
     near = posixpath.join(posixpath.dirname(from_path), spec)
     if near in table.languages:
         return [near]
-    return [p for p in table.languages if p == spec or p.endswith("/" + spec)][:4]
+    named = table.basenames.get(posixpath.basename(spec), ())
+    return [p for p in named if p == spec or p.endswith("/" + spec)][:4]
 
 
 def _rust_files(table: SymbolTable, spec: str, from_path: str) -> list[str]:

@@ -320,6 +320,16 @@ class Resolver:
                         todo.append(p)
         return frozenset(seen)
 
+    def _maybe_included(self, path: str, name: str) -> bool:
+        """False when nothing named `name` is defined in any file `path` includes: then
+        walking the includes for it finds nothing. Most names a C file uses unresolved are
+        macros or functions defined in other .c files, and on Linux's 10M lines the walk
+        for each was most of a graph pass. Unsure (True) when the include closure was cut."""
+        included = self._included(path)
+        if len(included) >= MAX_INCLUDED:
+            return True
+        return any(d.path in included for d in self.table.by_name.get(name, ()))
+
     def _package_member(self, path: str, name: str, language: str) -> list[Def]:
         table = self.table
         module = table.module_of(path)
@@ -445,6 +455,8 @@ class Resolver:
 
     def _from_wildcards(self, path: str, name: str, language: str) -> Candidates:
         """`name` from a `from m import *`, `export * from`, `#include`, `using N;`."""
+        if language in _C and not self._maybe_included(path, name):
+            return []
         for wild in self.imports.wildcards(path):
             module = self.imports.module(path, wild.module)
             if module is not None:

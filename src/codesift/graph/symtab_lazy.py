@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .symtab import Def, SymbolTable, _module_index
+from .symtab import Def, SymbolTable, _module_index, basename_index
 
 
 class _ReadThrough:
@@ -36,6 +36,7 @@ class LazySymbolTable(SymbolTable):
         self.dirs = {}
         for path in languages:
             self.dirs.setdefault(path.rpartition("/")[0] or ".", []).append(path)
+        self.basenames = basename_index(languages)
 
     def top_level(self, path: str, name: str) -> list[Def]:
         return [d for d in self.by_path.get(path, ()) if d.name == name and self._is_top(d)]
