@@ -450,3 +450,34 @@ def test_openapi_matches_behaviour(tmp_path: Path, small_repo: Path, monkeypatch
                 assert mode is GenerationMode.NEGATIVE, operation.path
     statuses = {status for _, _, status in calls}
     assert max(statuses) < 500 and {200, 404, 422} <= statuses
+
+
+def test_served_connections_send_without_waiting_for_acks():
+    """`codesift serve` listens on its own socket: asyncio sets TCP_NODELAY on what it
+    accepts only when that socket says IPPROTO_TCP, and without it every request after a
+    keep-alive connection's first took ~40 ms more (Nagle against a delayed ACK)."""
+    import asyncio
+    import socket
+
+    from codesift.cli.http import _listen
+
+    async def accepted_nodelay() -> int:
+        seen: asyncio.Future = asyncio.get_running_loop().create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport):
+                sock = transport.get_extra_info("socket")
+                seen.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                transport.close()
+
+        listener = _listen("127.0.0.1", 0)
+        server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
+        _, writer = await asyncio.open_connection("127.0.0.1", listener.getsockname()[1])
+        try:
+            return await asyncio.wait_for(seen, 60)
+        finally:
+            writer.close()
+            server.close()
+            await server.wait_closed()
+
+    assert asyncio.run(accepted_nodelay()) != 0

@@ -100,7 +100,10 @@ def serve_command(host, port, home, no_auth, allow_paths, rate_limit, burst, max
 
 def _listen(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, not 0: asyncio sets TCP_NODELAY only on accepted sockets whose
+    # proto says TCP, and without it every request after a keep-alive connection's first
+    # waited ~40 ms for a delayed ACK (Nagle held the response's second write).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host.strip("[]"), port))

@@ -18,12 +18,14 @@ from ..model import Edge, Reference
 from .bindings import import_target, parse_binding, rust_submodule
 from .candidates import (BY_NAME, CERTAIN, PACKAGE, RECEIVER_UNKNOWN, Candidates, Module,
                          Target, merge, node, only, spread)
+from .imports import MAX_DEPTH as IMPORT_DEPTH
 from .imports import Imports
 from .symtab import CALLABLE, CLASSLIKE, Def, SymbolTable
 
 MAX_CANDIDATES = 8  # more definitions than this for one name: left unresolved
 MAX_DEPTH = 6  # base-class walks
 MAX_INCLUDED = 512  # files a C/C++ file's include closure is followed to
+REACH_MAX = 20_000  # files an include walk's reach is listed to (past it: walk anyway)
 
 _SPLIT = re.compile(r"\?\.|\.|::|->|#|\\")
 _SELF = frozenset({"self", "this", "cls", "Self", "static"})  # `static::` is PHP's
@@ -113,7 +115,7 @@ class Resolver:
         # Per-instance memos (a functools.lru_cache on a method is the class's: it kept every
         # Resolver a long-lived process made, and all it had found, for good).
         self._memos: dict[str, dict] = {"included": {}, "by_name": {}, "by_member": {},
-                                        "base_refs": {}}
+                                        "base_refs": {}, "reach": {}}
 
     def _once(self, memo: str, key, compute, *args):
         """compute(*args), remembered under `key` in this resolver's memo `memo`."""
@@ -321,14 +323,29 @@ class Resolver:
         return frozenset(seen)
 
     def _maybe_included(self, path: str, name: str) -> bool:
-        """False when nothing named `name` is defined in any file `path` includes: then
-        walking the includes for it finds nothing. Most names a C file uses unresolved are
-        macros or functions defined in other .c files, and on Linux's 10M lines the walk
-        for each was most of a graph pass. Unsure (True) when the include closure was cut."""
-        included = self._included(path)
-        if len(included) >= MAX_INCLUDED:
-            return True
-        return any(d.path in included for d in self.table.by_name.get(name, ()))
+        """False when nothing named `name` is defined in any file the include walk of
+        `_from_wildcards` can reach from `path`: then the walk finds nothing. Most names a C
+        file uses unresolved are macros or functions defined in other .c files, and on
+        Linux's 10M lines the walk for each was most of a graph pass."""
+        reach = self._once("reach", path, self._reachable, path)
+        return reach is None or any(d.path in reach for d in self.table.by_name.get(name, ()))
+
+    def _reachable(self, path: str) -> frozenset[str] | None:
+        """Every file within the walk's include depth of `path` (None past REACH_MAX)."""
+        seen, level = {path}, [path]
+        for _ in range(IMPORT_DEPTH + 1):
+            nxt = []
+            for current in level:
+                for wild in self.imports.wildcards(current):
+                    module = self.imports.module(current, wild.module)
+                    for p in module.paths if module else ():
+                        if p not in seen:
+                            seen.add(p)
+                            nxt.append(p)
+            if len(seen) > REACH_MAX:
+                return None
+            level = nxt
+        return frozenset(seen)
 
     def _package_member(self, path: str, name: str, language: str) -> list[Def]:
         table = self.table
