@@ -31,7 +31,7 @@ from eval_devsets import LIST, clone_dir, head_of
 from codesift.evaluate import datasets
 from codesift.evaluate.compare import SystemRun, compare, comparison_dict
 from codesift.evaluate.metrics import score_history_query
-from codesift.retrieve.federate import MERGES, merge, repo_relevance
+from codesift.retrieve.federate import MERGES, cori_beliefs, merge, repo_relevance
 from codesift.workspace import Workspace, WorkspaceRepo
 
 SHOWN = ("F@1", "F@5", "F@10", "MRR", "S!@10")
@@ -76,13 +76,26 @@ def foreign(repo: str, hit):
     return replace(hit, path=f"\x00{repo}/{hit.path}")
 
 
-def quality(ws: Workspace, queries, k: int) -> dict[str, SystemRun]:
-    """Each query asked of every index once; the merges are applied to the same rankings."""
+def selection_signals(found, evidence) -> dict[str, dict[str, float]]:
+    """Each signal repo_relevance sums, alone, and the sum: which repository it puts first."""
+    signals = {"CORI belief": cori_beliefs(evidence),
+               "best cosine": {r: e.best_cosine or 0.0 for r, e in evidence.items()},
+               "best score": {r: max((h.score for h in hits), default=0.0)
+                              for r, hits in found.items()}}
+    return {**signals, "relevance (the three)": repo_relevance(found, evidence)}
+
+
+def quality(ws: Workspace, queries, k: int) -> tuple[dict[str, SystemRun], dict[str, float]]:
+    """Each query asked of every index once; the merges are applied to the same rankings.
+    Also how often each repository-relevance signal puts the query's own package first."""
     scores: dict[str, list] = {"per-repository": [], **{f"all:{m}": [] for m in MERGES}}
+    firsts: dict[str, int] = {}
     for n, (own, q) in enumerate(queries, start=1):
         found = {name: index.search(q.query, k=k) for name, index in ws.indexes.items()}
-        relevance = repo_relevance(found, {name: index.evidence(q.query)
-                                           for name, index in ws.indexes.items()})
+        evidence = {name: index.evidence(q.query) for name, index in ws.indexes.items()}
+        relevance = repo_relevance(found, evidence)
+        for signal, values in selection_signals(found, evidence).items():
+            firsts[signal] = firsts.get(signal, 0) + (max(values, key=values.get) == own)
         scores["per-repository"].append(
             score_history_query(q.id, found[own], q.gold_files, q.gold_symbols))
         for how in MERGES:
@@ -92,7 +105,8 @@ def quality(ws: Workspace, queries, k: int) -> dict[str, SystemRun]:
                                                             q.gold_symbols))
         if n % 50 == 0:
             print(f"  {n}/{len(queries)} queries", file=sys.stderr, flush=True)
-    return {name: SystemRun(name, tuple(s), (), float("nan")) for name, s in scores.items()}
+    return ({name: SystemRun(name, tuple(s), (), float("nan")) for name, s in scores.items()},
+            {signal: round(n / len(queries), 3) for signal, n in firsts.items()})
 
 
 def latency(ws: Workspace, queries, k: int, n: int, how: str) -> dict:
@@ -127,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             lines += index.status().get("lines", 0) or 0
         print(f"{len(ws.indexes)} repositories up to date in {time.perf_counter() - t0:.1f} s",
               file=sys.stderr, flush=True)
-        runs = quality(ws, queries, args.k)
+        runs, selection = quality(ws, queries, args.k)
         timing = {how: latency(ws, queries, args.k, args.latency_queries, how)
                   for how in ("score", "relevance")}
     base = runs["per-repository"]
@@ -144,13 +158,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{c.deltas['per-repository'][m].high:+.3f}]" for m in ("F@1", "F@5")]
         print(f"| {name} | " + " | ".join(f"{row[m]:.3f}" for m in SHOWN) + " | "
               + " | ".join(deltas) + " |")
+    print(f"\nthe query's own package first among {len(repos)} repositories, by signal: {selection}")
     for how, t in timing.items():
         print(f"latency of one search over all {len(repos)} (Workspace.search, merge {how}, "
               f"warm): {t}")
     if args.out:
         write_json(args.out, {"benchmark": "cross_repo", "environment": _common.environment(),
                               "repos": [r.name for r in repos], "missing": missing,
-                              "lines": lines,
+                              "lines": lines, "selection": selection,
                               "comparison": {n: comparison_dict(c) for n, c in comparisons.items()},
                               "latency": timing})
     return 0

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from ..retrieve.federate import DEFAULT_DEADLINE_S
+from ..retrieve.federate import DEFAULT_DEADLINE_S, DEFAULT_MERGE, MERGES
 from .common import emit_json, friendly_errors, index_dir_option, repo_option
 from .ask import ask_cmd, explain_cmd, review_cmd, tests_cmd
 from .graph import graph_group
@@ -84,9 +84,12 @@ def index_cmd(path, index_dir, no_dense, embedder, dry_run, rebuild, max_file_si
 @click.option("--deadline", type=click.FloatRange(min=0.1), default=DEFAULT_DEADLINE_S,
               show_default=True, help="Several repositories: seconds to wait for each before "
               "answering without it (the answer is then marked partial).")
+@click.option("--merge", type=click.Choice(list(MERGES)), default=DEFAULT_MERGE,
+              show_default=True, help="Several repositories: how their rankings are merged "
+              "(relevance weighs each repository by how much it has to say about the query).")
 @friendly_errors
 def search_cmd(query, repos, workspace, index_dir, k, as_json, files, languages, path_glob,
-               kinds, no_tests, no_dense, deadline):
+               kinds, no_tests, no_dense, deadline, merge):
     """Search the index with natural language, an identifier, or a pasted error.
 
     \b
@@ -104,7 +107,7 @@ def search_cmd(query, repos, workspace, index_dir, k, as_json, files, languages,
                "exclude_tests": no_tests, "files": files}
     if workspace or len(repos) > 1:
         return _search_several(query, repos, workspace, index_dir, k, as_json, filters,
-                               no_dense, deadline)
+                               no_dense, deadline, merge)
     with open_index(repos[0] if repos else ".", index_dir=index_dir,
                     dense=False if no_dense else None) as idx:
         idx.one_shot = True
@@ -115,7 +118,7 @@ def search_cmd(query, repos, workspace, index_dir, k, as_json, files, languages,
 
 
 def _search_several(query, repos, workspace, index_dir, k, as_json, filters, no_dense,
-                    deadline):
+                    deadline, merge):
     from ..errors import UsageError
     from ..render import print_repo_hits
     from ..workspace import Workspace, from_paths, load_workspace, name_repos
@@ -127,7 +130,7 @@ def _search_several(query, repos, workspace, index_dir, k, as_json, filters, no_
     with Workspace(chosen, dense=False if no_dense else None) as ws:
         for index in ws.indexes.values():
             index.one_shot = True
-        result = ws.search(query, k=k, deadline_s=deadline, **filters)
+        result = ws.search(query, k=k, deadline_s=deadline, merge=merge, **filters)
     if as_json:
         return emit_json(result.to_dict())
     print_repo_hits(result, files=filters["files"])

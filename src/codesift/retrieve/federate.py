@@ -128,7 +128,7 @@ def merge_by_relevance(found: Found, relevance: Relevance) -> Merged:
 MERGES: dict[str, Callable[[Found, Relevance], Merged]] = {
     "score": merge_by_score, "rank": merge_by_rank, "minmax": merge_by_minmax,
     "relevance": merge_by_relevance}
-DEFAULT_MERGE = "score"
+DEFAULT_MERGE = "relevance"  # measured best of the four: docs/benchmarks.md
 NEEDS_EVIDENCE = frozenset({"relevance"})  # merges that weigh repositories by RepoEvidence
 
 
@@ -175,8 +175,8 @@ def repo_relevance(found: Found, evidence: Mapping[str, RepoEvidence]) -> dict[s
     across the repositories and summed with equal weights: its CORI belief (vocabulary), its
     best cosine with the query (meaning; only among repositories embedded by one model:
     another model's cosines are on another scale) and its best hit's own score (how surely
-    its retrievers agree). History set: the right package first among 27 repositories for
-    0.53, 0.51 and 0.46 of the queries alone, 0.69 together (docs/benchmarks.md)."""
+    its retrievers agree). How often each alone, and the sum, puts the query's own package
+    first among 27 repositories is measured in docs/benchmarks.md (bench_cross_repo.py)."""
     names = list(found)
     signals = [cori_beliefs({r: evidence[r] for r in names if r in evidence}),
                {r: max((h.score for h in found[r]), default=0.0) for r in names}]
