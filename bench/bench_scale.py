@@ -173,7 +173,7 @@ def http_phase(tree: Path) -> dict:
     subprocess.run(codesift("repo", "add", "tree", str(tree), "--no-index", "--home", str(home)), env=env,
                    check=True, capture_output=True)
     port = free_port()
-    server = subprocess.Popen(codesift("serve", "--no-auth", "--port", str(port), "--home",
+    server = subprocess.Popen(codesift("serve", "--no-auth", "--rate-limit", "0", "--port", str(port), "--home",
                                        str(home), "--log-level", "warning"), env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

@@ -58,8 +58,6 @@ def update_graph(store, changed: Sequence[str], deleted: Sequence[str],
         store.set_meta("graph_version", "stale")
         if full:
             tables.clear()
-    all_refs = tables.all_refs() if full else None
-    refs_of = all_refs.get if all_refs is not None else tables.refs_of
     table = _symbol_table(tables, languages, full, len(targets))
     n_edges = n_unresolved = 0
     for start in range(0, len(targets), BATCH):
@@ -67,7 +65,9 @@ def update_graph(store, changed: Sequence[str], deleted: Sequence[str],
         # A fresh resolver per batch: its memos, most keyed by the file resolved, would
         # otherwise grow with the repository (a full pass over 3.9M lines of Linux's C:
         # peak RSS 699 MB in 59 s with one resolver, 430 MB in 38 s with one per batch).
-        resolver = Resolver(table, lambda p: refs_of(p) or [])
+        # The batch's references are read in one query, another file's (an included
+        # header's) when asked: never the whole repository's at once.
+        resolver = Resolver(table, _BatchRefs(tables, part))
         resolved = [(path, resolver.resolve_file(path)) for path in part]
         with store.transaction():
             for path, edges in resolved:
@@ -81,6 +81,18 @@ def update_graph(store, changed: Sequence[str], deleted: Sequence[str],
         store.set_meta("graph_version", GRAPH_VERSION)
     return GraphSummary(len(targets), n_edges, n_unresolved,
                         time.perf_counter() - started, full)
+
+
+class _BatchRefs:
+    """A file's references: the batch's from one read, any other file's on request."""
+
+    def __init__(self, tables: GraphTables, paths: Sequence[str]) -> None:
+        self.tables = tables
+        self.batch = tables.refs_in(paths)
+
+    def __call__(self, path: str) -> list:
+        found = self.batch.get(path)
+        return found if found is not None else self.tables.refs_of(path)
 
 
 def _symbol_table(tables: GraphTables, languages: dict[str, str], full: bool,

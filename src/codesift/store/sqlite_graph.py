@@ -59,13 +59,17 @@ class GraphTables:
             "SELECT r.kind, r.name, r.line, r.scope FROM refs r JOIN files f ON f.id = r.file_id"
             " WHERE f.path = ? ORDER BY r.rowid", (path,))]
 
-    def all_refs(self) -> dict[str, list[Reference]]:
-        # Rows come in rowid order: a file's references were inserted together, in order.
-        paths = dict(self.db.execute("SELECT id, path FROM files"))
-        out: dict[str, list[Reference]] = {}
-        for file_id, kind, name, line, scope in self.db.execute(
-                "SELECT file_id, kind, name, line, scope FROM refs"):
-            out.setdefault(paths[file_id], []).append(Reference(kind, name, line, scope))
+    def refs_in(self, paths: Sequence[str]) -> dict[str, list[Reference]]:
+        """The references of each of `paths` (every one present, [] when it has none), in
+        the order they were written."""
+        out: dict[str, list[Reference]] = {p: [] for p in paths}
+        for part in _chunks(paths):
+            marks = ",".join("?" * len(part))
+            for path, kind, name, line, scope in self.db.execute(
+                    "SELECT f.path, r.kind, r.name, r.line, r.scope FROM refs r"
+                    f" JOIN files f ON f.id = r.file_id WHERE f.path IN ({marks})"
+                    " ORDER BY r.rowid", part):
+                out[path].append(Reference(kind, name, line, scope))
         return out
 
     def definitions_in(self, paths: Sequence[str]) -> set[tuple[str, str, str]]:
