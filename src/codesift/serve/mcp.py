@@ -134,23 +134,27 @@ def _error(tool: str, message: str, hint: str) -> CallToolResult:
                           structured_content={"error": message, "hint": hint})
 
 
+# search_code's parameters, shared with the tool over every repository (mcp_fanout.py).
+SearchQuery = Annotated[str, Field(description=(
+    "What you are looking for: a question in plain words, an identifier, an error "
+    "message, a pasted stack trace, or a whole issue as written (logs and all: its "
+    "title, frames and errors are what is searched)."))]
+HitCount = Annotated[int, Field(ge=1, le=tools.MAX_K, description="How many hits (1-50).")]
+Offset = Annotated[int, Field(ge=0, le=tools.MAX_OFFSET, description=(
+    "Skip this many best hits: the next page after a cut result."))]
+Languages = Annotated[list[str] | None, Field(description=(
+    "Only these languages, e.g. [\"python\", \"go\"]."))]
+PathFilter = Annotated[str | None, Field(description=(
+    "Only paths under this prefix or matching this glob, e.g. src/api/ or *.sql."))]
+Kinds = Annotated[list[str] | None, Field(description=(
+    "Only these kinds: function, method, class, module, section, ..."))]
+ExcludeTests = Annotated[bool, Field(description="Leave test code out.")]
+
+
 def _register_retrieval(server: MCPServer, backend: Backend) -> None:
-    def search_code(
-        query: Annotated[str, Field(description=(
-            "What you are looking for: a question in plain words, an identifier, an error "
-            "message, a pasted stack trace, or a whole issue as written (logs and all: its "
-            "title, frames and errors are what is searched)."))],
-        k: Annotated[int, Field(ge=1, le=tools.MAX_K, description="How many hits (1-50).")] = 10,
-        offset: Annotated[int, Field(ge=0, le=tools.MAX_OFFSET, description=(
-            "Skip this many best hits: the next page after a cut result."))] = 0,
-        lang: Annotated[list[str] | None, Field(description=(
-            "Only these languages, e.g. [\"python\", \"go\"]."))] = None,
-        path: Annotated[str | None, Field(description=(
-            "Only paths under this prefix or matching this glob, e.g. src/api/ or *.sql."))] = None,
-        kind: Annotated[list[str] | None, Field(description=(
-            "Only these kinds: function, method, class, module, section, ..."))] = None,
-        exclude_tests: Annotated[bool, Field(description="Leave test code out.")] = False,
-    ) -> CallToolResult:
+    def search_code(query: SearchQuery, k: HitCount = 10, offset: Offset = 0,
+                    lang: Languages = None, path: PathFilter = None, kind: Kinds = None,
+                    exclude_tests: ExcludeTests = False) -> CallToolResult:
         return _call(backend, tools.search_code, query=query, k=k, offset=offset, lang=lang or (),
                      path=path, kind=kind or (), exclude_tests=exclude_tests)
 

@@ -9,8 +9,9 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from . import tools, tools_fanout
-from .mcp import _CAPPED, READ_ONLY, _call, _version
+from . import tools_fanout
+from .mcp import (_CAPPED, READ_ONLY, ExcludeTests, HitCount, Kinds, Languages, Offset,
+                  PathFilter, SearchQuery, _call, _version)
 from .tools_fanout import FanoutTools
 
 if TYPE_CHECKING:
@@ -33,22 +34,11 @@ def build_fanout_mcp_server(backend: FanoutTools, *, log_level: str = "WARNING")
                        version=_version(), instructions=INSTRUCTIONS, log_level=log_level)
 
     def search_code(
-        query: Annotated[str, Field(description=(
-            "What you are looking for: a question in plain words, an identifier, an error "
-            "message, a pasted stack trace, or a whole issue as written."))],
-        ctx: Context,
-        k: Annotated[int, Field(ge=1, le=tools.MAX_K, description="How many hits (1-50).")] = 10,
-        offset: Annotated[int, Field(ge=0, le=tools.MAX_OFFSET, description=(
-            "Skip this many best hits: the next page after a cut result."))] = 0,
+        query: SearchQuery, ctx: Context, k: HitCount = 10, offset: Offset = 0,
         repos: Annotated[list[str] | None, Field(description=(
             "Only these repositories (default: every one you may read)."))] = None,
-        lang: Annotated[list[str] | None, Field(description=(
-            "Only these languages, e.g. [\"python\", \"go\"]."))] = None,
-        path: Annotated[str | None, Field(description=(
-            "Only paths under this prefix or matching this glob, e.g. src/api/ or *.sql."))] = None,
-        kind: Annotated[list[str] | None, Field(description=(
-            "Only these kinds: function, method, class, module, section, ..."))] = None,
-        exclude_tests: Annotated[bool, Field(description="Leave test code out.")] = False,
+        lang: Languages = None, path: PathFilter = None, kind: Kinds = None,
+        exclude_tests: ExcludeTests = False,
     ) -> CallToolResult:
         return _call(backend, tools_fanout.search_code, ctx=ctx, query=query, k=k,
                      offset=offset, repos=repos or (), lang=lang or (), path=path,
