@@ -327,8 +327,11 @@ class Resolver:
         `_from_wildcards` can reach from `path`: then the walk finds nothing. Most names a C
         file uses unresolved are macros or functions defined in other .c files, and on
         Linux's 10M lines the walk for each was most of a graph pass."""
+        defs = self.table.by_name.get(name, ())
+        if not defs:  # defined nowhere (a macro, a libc function): no walk can find it
+            return False
         reach = self._once("reach", path, self._reachable, path)
-        return reach is None or any(d.path in reach for d in self.table.by_name.get(name, ()))
+        return reach is None or any(d.path in reach for d in defs)
 
     def _reachable(self, path: str) -> frozenset[str] | None:
         """Every file within the walk's include depth of `path` (None past REACH_MAX)."""
