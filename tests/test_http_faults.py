@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -181,3 +182,53 @@ def test_client_leaving_mid_answer_frees_the_stream_and_the_worker(tmp_path: Pat
                 assert client.post("/repos/demo/search", json={"query": "send"}).status_code == 200
         finally:
             settle(server.process)
+
+
+SLOW_WATCH = """
+import os, time
+import codesift.indexer as ix
+original, seen = ix.prepare_file, [0]
+def slow(source, *args, **kwargs):
+    seen[0] += 1
+    if seen[0] > 20:
+        if seen[0] == 21:
+            open(os.environ["CODESIFT_TEST_MARK"], "w").close()
+        time.sleep(0.2)
+    return original(source, *args, **kwargs)
+ix.prepare_file = slow
+"""
+
+
+def test_serve_watch_stops_on_sigterm_in_the_middle_of_a_reindex(tmp_path: Path, small_repo):
+    """`codesift serve --watch`: SIGTERM while a watcher re-indexes a large change (400
+    files at 0.2 s each, slowed on purpose) ends the server before the re-index would have
+    ended (files are left for the next run), waited for with a generous deadline, never a
+    sleep. The index stays sound."""
+    home = tmp_path / "home"
+    secret = make_home(home, {"demo": small_repo})
+    mark = tmp_path / "reindexing"
+    server = serve(home, tmp_path / "serve.log", prelude=SLOW_WATCH, args=("--watch",),
+                   env={"CODESIFT_TEST_MARK": str(mark)})
+    try:
+        def watching():
+            (small_repo / "probe.py").write_text(f"PROBE = {time.monotonic()}\n")
+            return _found(server, secret, "PROBE")
+        wait_for(watching, timeout=120, step=0.5)
+        for i in range(400):
+            (small_repo / f"gen_{i:03d}.py").write_text(f"def generated_{i}(x):\n    return x\n")
+        wait_for(mark.exists, timeout=120)
+        server.process.send_signal(signal.SIGTERM)
+        server.process.wait(120)
+    finally:
+        settle(server.process)
+    with codesift.open_index(small_repo, dense=False) as idx:
+        assert idx.check() == []
+        indexed = idx.store().db.execute(
+            "SELECT COUNT(*) FROM files WHERE path LIKE 'gen_%'").fetchone()[0]
+    assert indexed < 400  # the server did not wait for the re-index to end
+
+
+def _found(server, secret: str, word: str) -> bool:
+    with server.client(secret) as client:
+        reply = client.post("/repos/demo/search", json={"query": word})
+    return reply.status_code == 200 and any("probe.py" == h["path"] for h in reply.json()["hits"])

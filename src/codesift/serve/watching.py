@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 
 from ..watch import DEBOUNCE_MS, STEP_MS, Reindex, Watcher
@@ -21,6 +22,9 @@ from .metrics import Metrics
 from .registry import Registry, Repo
 
 log = logging.getLogger(__name__)
+
+
+STOP_DEADLINE_S = 5.0  # every watcher told to stop and waited for, in all
 
 
 @dataclass(slots=True)
@@ -50,11 +54,19 @@ class WatchSet:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop every watcher within STOP_DEADLINE_S in all: each is told at once, then
+        waited for in turn out of the one deadline. A watcher still re-indexing then is
+        left to die with the process (a daemon thread): its batch in progress is rolled
+        back, and the next run redoes what it had left."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(30)
-        for name in list(self.watching):
-            self._drop(name)
+        entries = [self.watching.pop(name) for name in list(self.watching)]
+        for entry in entries:
+            entry.watcher.stop_event.set()
+        deadline = time.monotonic() + STOP_DEADLINE_S
+        for entry in entries:
+            entry.watcher.stop(timeout=max(0.0, deadline - time.monotonic()))
 
     def _loop(self) -> None:
         while not self._stop.is_set():
