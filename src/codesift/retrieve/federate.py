@@ -250,7 +250,7 @@ def search_repos(searches: Mapping[str, RepoSearch], k: int, *, pool: Executor,
         outcomes[name] = RepoOutcome(name, "ok", hits=len(answer.hits), ms=ms)
     if usage is not None and not found:
         raise usage  # the request itself is wrong (a bad filter): say so, not "partial"
-    relevance = repo_relevance(found, evidence) if how == "relevance" else None
+    relevance = repo_relevance(found, evidence) if how in NEEDS_EVIDENCE else None
     return FederatedResult(query, tuple(merge(found, k, how, relevance)),
                            tuple(outcomes[name] for name in searches))
 
