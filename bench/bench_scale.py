@@ -169,12 +169,13 @@ def http_phase(tree: Path) -> dict:
 
     home = Path(tempfile.mkdtemp(prefix="scale-home-"))
     env = {**os.environ, "CODESIFT_HOME": str(home)}
-    subprocess.run(codesift("repo", "add", "tree", str(tree), "--no-index", "--home", str(home)), env=env,
-                   check=True, capture_output=True)
+    subprocess.run(codesift("repo", "add", "tree", str(tree), "--no-index", "--home", str(home)),
+                   env=env, check=True, capture_output=True)
     port = free_port()
-    server = subprocess.Popen(codesift("serve", "--no-auth", "--rate-limit", "0", "--port", str(port), "--home",
-                                       str(home), "--log-level", "warning"), env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # No rate limit: the bench's one client asks faster than the default 20 requests/s.
+    server = subprocess.Popen(codesift("serve", "--no-auth", "--rate-limit", "0", "--port",
+                                       str(port), "--home", str(home), "--log-level", "warning"),
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
