@@ -91,8 +91,10 @@ def quality(ws: Workspace, queries, k: int) -> tuple[dict[str, SystemRun], dict[
     scores: dict[str, list] = {"per-repository": [], **{f"all:{m}": [] for m in MERGES}}
     firsts: dict[str, int] = {}
     for n, (own, q) in enumerate(queries, start=1):
-        found = {name: index.search(q.query, k=k) for name, index in ws.indexes.items()}
-        evidence = {name: index.evidence(q.query) for name, index in ws.indexes.items()}
+        answers = {name: index.search_with_evidence(q.query, k=k)
+                   for name, index in ws.indexes.items()}
+        found = {name: hits for name, (hits, _) in answers.items()}
+        evidence = {name: ev for name, (_, ev) in answers.items()}
         relevance = repo_relevance(found, evidence)
         for signal, values in selection_signals(found, evidence).items():
             firsts[signal] = firsts.get(signal, 0) + (max(values, key=values.get) == own)

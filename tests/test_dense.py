@@ -88,8 +88,8 @@ def test_a_candidate_beyond_the_dense_depth_still_gets_its_dense_share(dense_rep
         rows = store.chunk_rows([cid for cid, _ in
                                  idx._dense_retriever(store).retrieve(query, Filters(), 3)])
         dense_top = {(r.path, r.start_line) for r in rows.values()}
-        hits = rank(store, idx._retrievers(store), query, idx.settings,
-                    SearchOptions(k=10, depth=3))
+        retrievers = idx._retrievers(store, idx._dense_retriever(store))
+        hits = rank(store, retrievers, query, idx.settings, SearchOptions(k=10, depth=3))
     lexical = [h for h in hits if "lexical" in h.sources and not h.is_test]
     assert any((h.path, h.start_line) not in dense_top for h in lexical)
     assert all("dense" in h.sources for h in lexical)
@@ -194,3 +194,26 @@ def test_test_code_is_embedded_only_on_request(dense_repo: Path, tmp_path: Path)
     with codesift.open_index(repo, embed_tests=True) as idx:
         assert idx.update().vectors_embedded == tests
         assert idx.status()["tests_embedded"]
+
+
+def test_search_with_evidence_reports_what_the_search_itself_found(dense_repo: Path):
+    """The evidence a search over several repositories weighs an index by comes from the same
+    search: its best cosine is its dense retriever's first hit, under the same filters."""
+    from codesift.model import Filters
+    from codesift.retrieve.query import analyse
+
+    with codesift.open_index(dense_repo) as idx:
+        hits, evidence = idx.search_with_evidence("send a request with retries", k=5)
+        plain = idx.search("send a request with retries", k=5)
+        assert [(h.path, h.start_line) for h in hits] == [(h.path, h.start_line) for h in plain]
+        store = idx.store()
+        top = idx._dense_retriever(store).retrieve(analyse("send a request with retries"),
+                                                   Filters(), 1)
+        assert evidence.best_cosine == pytest.approx(top[0][1])
+        assert evidence.chunks == idx.status()["chunks"]
+        assert set(evidence.doc_freqs) == {"send", "request", "retries"}
+        assert evidence.doc_freqs["retries"] > 0
+        assert evidence.embedder == store.get_meta("embedder_id")
+        _, only_docs = idx.search_with_evidence("send a request with retries", k=5,
+                                                languages=("markdown",))
+        assert only_docs.best_cosine is None or only_docs.best_cosine <= evidence.best_cosine

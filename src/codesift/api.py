@@ -207,33 +207,43 @@ class Index:
                path: str | None = None, kinds: tuple[str, ...] = (),
                exclude_tests: bool = False, files: bool = False) -> list[Hit]:
         """Hybrid search; returns at most `k` hits, best first."""
+        return self._search(query, k, Filters(tuple(languages), path, tuple(kinds),
+                                              exclude_tests), files, evidence=False)[0]
+
+    def search_with_evidence(self, query: str, k: int = 10, *, languages: tuple[str, ...] = (),
+                             path: str | None = None, kinds: tuple[str, ...] = (),
+                             exclude_tests: bool = False, files: bool = False
+                             ) -> tuple[list[Hit], RepoEvidence]:
+        """search(), and how much this index has to say about the query, comparable with
+        other indexes': its chunk count, each query term's chunk count, and the query's best
+        cosine with its vectors under the filters (None without vectors). A search over
+        several repositories weighs them by it (retrieve/federate.py). The one analysis,
+        read snapshot and vector scan of the search serve both."""
+        hits, evidence = self._search(query, k, Filters(tuple(languages), path, tuple(kinds),
+                                                        exclude_tests), files, evidence=True)
+        assert evidence is not None
+        return hits, evidence
+
+    def _search(self, query: str, k: int, filters: Filters, files: bool, *,
+                evidence: bool) -> tuple[list[Hit], RepoEvidence | None]:
         if not isinstance(k, int) or k <= 0:
             raise UsageError(f"k must be a positive integer, got {k!r}", hint="use -k 10")
         if k > MAX_K:
             raise UsageError(f"k={k} is more than the {MAX_K} allowed", hint="ask for fewer hits")
         q = analyse(query, max_chars=self.settings.max_query_chars)
-        filters = Filters(tuple(languages), path, tuple(kinds), exclude_tests)
-        options = SearchOptions(k=k, filters=filters, files=files,
-                                depth=max(100, k * 3))
+        options = SearchOptions(k=k, filters=filters, files=files, depth=max(100, k * 3))
         store = self.store()
         # One read snapshot: a file re-indexed meanwhile is seen wholly old or wholly new.
         with store.snapshot():
-            return rank(store, self._retrievers(store), q, self.settings, options,
-                        pool=self._worker())
-
-    def evidence(self, query: str) -> RepoEvidence:
-        """How much this index has to say about `query`, comparable with other indexes':
-        its chunk count, each query term's chunk count, and the best cosine of the query
-        with its vectors (None without them). A search over several repositories weighs
-        them by it (retrieve/federate.py)."""
-        q = analyse(query, max_chars=self.settings.max_query_chars)
-        store = self.store()
-        with store.snapshot():
-            terms = tuple(dict.fromkeys(q.terms))
             dense = self._dense_retriever(store)
-            best = dense.best_similarity(q) if dense is not None else None
-            return RepoEvidence(store.chunk_count(), store.doc_freqs(terms), best,
-                                store.get_meta("embedder_id") or "")
+            hits = rank(store, self._retrievers(store, dense), q, self.settings, options,
+                        pool=self._worker())
+            if not evidence:
+                return hits, None
+            return hits, RepoEvidence(store.chunk_count(),
+                                      store.doc_freqs(tuple(dict.fromkeys(q.terms))),
+                                      dense.best if dense is not None else None,
+                                      store.get_meta("embedder_id") or "")
 
     def _worker(self) -> Executor:
         if self._pool is None:
@@ -241,8 +251,7 @@ class Index:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codesift-sql")
         return self._pool
 
-    def _retrievers(self, store: SQLiteStore) -> list:
-        dense = self._dense_retriever(store)
+    def _retrievers(self, store: SQLiteStore, dense: DenseRetriever | None) -> list:
         retrievers = [LexicalRetriever(store), OpeningRetriever(store),
                       IdentifierRetriever(store), SymbolRetriever(store),
                       FrameRetriever(store), MessageRetriever(store),

@@ -27,6 +27,10 @@ from ..model import Hit, RepoEvidence
 
 log = logging.getLogger(__name__)
 
+DEFAULT_DEADLINE_S = 10.0
+RRF_K = 60
+
+
 @dataclass(frozen=True, slots=True)
 class RepoAnswer:
     """One repository's part: its hits, and how much it has to say about the query."""
@@ -41,10 +45,9 @@ RepoSearch = Callable[[], RepoAnswer]  # one repository's search, its query and 
 def answer_of(index, query: str, k: int, filters: dict, weigh: bool) -> RepoAnswer:
     """`index`'s (an api.Index) part of a search: its hits, and its evidence when the merge
     weighs repositories (`weigh`)."""
-    hits = index.search(query, k=k, **filters)
-    return RepoAnswer(hits, index.evidence(query) if weigh else None)
-DEFAULT_DEADLINE_S = 10.0
-RRF_K = 60
+    if weigh:
+        return RepoAnswer(*index.search_with_evidence(query, k=k, **filters))
+    return RepoAnswer(index.search(query, k=k, **filters))
 
 
 @dataclass(frozen=True, slots=True)

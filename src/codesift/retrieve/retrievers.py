@@ -192,20 +192,16 @@ class DenseRetriever:
         self.embed_query = embed_query
         self.vectors = vectors
         self._embedded: tuple[str, Any] | None = None  # (query text, its vector)
+        self.best: float | None = None  # the best cosine retrieve() found
 
     def retrieve(self, query: Query, filters: Filters, limit: int) -> Scored:
         qvec = self._embed(query)  # first: surfaces the embedder's errors
         if self.vectors is None or len(self.vectors) == 0:
             return []
         allowed = self.store.allowed_chunk_ids(filters) if filters.active else None
-        return self.vectors.search(qvec, limit, allowed=allowed)
-
-    def best_similarity(self, query: Query) -> float | None:
-        """The query's cosine with its nearest chunk vector (None: no vectors)."""
-        if self.vectors is None or len(self.vectors) == 0:
-            return None
-        nearest = self.vectors.search(self._embed(query), 1)
-        return float(nearest[0][1]) if nearest else None
+        ranking = self.vectors.search(qvec, limit, allowed=allowed)
+        self.best = float(ranking[0][1]) if ranking else None
+        return ranking
 
     def rank_pool(self, query: Query, ranking: Scored, pool: Iterable[int]) -> Scored:
         """`ranking` continued by every other candidate in `pool` that has a vector, most
