@@ -108,6 +108,10 @@ class Workspace:
             index.shared_queries = self.shared
             self.indexes[repo.name] = index
             self._locks[repo.name] = threading.Lock()
+        # One worker per core: the repositories' searches release the GIL in SQLite and
+        # ONNX Runtime, and more workers would only queue on the cores.
+        self._pool = ThreadPoolExecutor(max_workers=min(len(self.indexes), os.cpu_count() or 1),
+                                        thread_name_prefix="codesift-repos")
 
     def __enter__(self) -> Workspace:
         return self
@@ -116,12 +120,19 @@ class Workspace:
         self.close()
 
     def close(self) -> None:
-        for index in self.indexes.values():
-            index.close()
+        """Close every index no search holds; one still running past its deadline is left
+        to its worker (its process ends with it)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for name, index in self.indexes.items():
+            lock = self._locks[name]
+            if lock.acquire(blocking=False):
+                try:
+                    index.close()
+                finally:
+                    lock.release()
 
     def search(self, query: str, k: int = 10, *, repos: Sequence[str] = (),
                deadline_s: float = DEFAULT_DEADLINE_S, merge: str = DEFAULT_MERGE,
-               workers: int | None = None, pool: ThreadPoolExecutor | None = None,
                **filters) -> FederatedResult:
         """Search every repository (or those named in `repos`) and merge the hits; filters
         are Index.search's (languages, path, kinds, exclude_tests, files)."""
@@ -133,15 +144,8 @@ class Workspace:
         weigh = merge in NEEDS_EVIDENCE
         searches = {name: _bound(index, self._locks[name], query, k, filters, weigh)
                     for name, index in chosen.items()}
-        own = pool is None
-        pool = pool or ThreadPoolExecutor(max_workers=workers or min(len(chosen), os.cpu_count() or 1),
-                                          thread_name_prefix="codesift-repos")
-        try:
-            return search_repos(searches, k, pool=pool, query=query, deadline_s=deadline_s,
-                                how=merge)
-        finally:
-            if own:  # stragglers past the deadline finish on their own; nobody waits
-                pool.shutdown(wait=False, cancel_futures=True)
+        return search_repos(searches, k, pool=self._pool, query=query, deadline_s=deadline_s,
+                            how=merge)
 
 
 def _bound(index: Index, lock: threading.Lock, query: str, k: int, filters: dict,

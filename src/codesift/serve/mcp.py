@@ -149,6 +149,12 @@ PathFilter = Annotated[str | None, Field(description=(
 Kinds = Annotated[list[str] | None, Field(description=(
     "Only these kinds: function, method, class, module, section, ..."))]
 ExcludeTests = Annotated[bool, Field(description="Leave test code out.")]
+# read_range's, shared likewise.
+FilePath = Annotated[str, Field(description=(
+    "File path relative to the repository root, as the other tools print it."))]
+StartLine = Annotated[int, Field(ge=1, description="First line, 1-based.")]
+EndLine = Annotated[int | None, Field(ge=1, description=(
+    "Last line, inclusive; omit for the end of the file."))]
 
 
 def _register_retrieval(server: MCPServer, backend: Backend) -> None:
@@ -163,13 +169,8 @@ def _register_retrieval(server: MCPServer, backend: Backend) -> None:
     ) -> CallToolResult:
         return _call(backend, tools.get_symbol, name=name, include_source=include_source)
 
-    def read_range(
-        path: Annotated[str, Field(description=(
-            "File path relative to the repository root, as the other tools print it."))],
-        start_line: Annotated[int, Field(ge=1, description="First line, 1-based.")] = 1,
-        end_line: Annotated[int | None, Field(ge=1, description=(
-            "Last line, inclusive; omit for the end of the file."))] = None,
-    ) -> CallToolResult:
+    def read_range(path: FilePath, start_line: StartLine = 1,
+                   end_line: EndLine = None) -> CallToolResult:
         return _call(backend, tools.read_range, path=path, start_line=start_line, end_line=end_line)
 
     server.add_tool(search_code, annotations=READ_ONLY, description=(

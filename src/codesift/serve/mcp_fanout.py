@@ -10,8 +10,8 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from . import tools_fanout
-from .mcp import (_CAPPED, READ_ONLY, ExcludeTests, HitCount, Kinds, Languages, Offset,
-                  PathFilter, SearchQuery, _call, _version)
+from .mcp import (_CAPPED, READ_ONLY, EndLine, ExcludeTests, FilePath, HitCount, Kinds,
+                  Languages, Offset, PathFilter, SearchQuery, StartLine, _call, _version)
 from .tools_fanout import FanoutTools
 
 if TYPE_CHECKING:
@@ -47,14 +47,8 @@ def build_fanout_mcp_server(backend: FanoutTools, *, log_level: str = "WARNING")
     def list_repos(ctx: Context) -> CallToolResult:
         return _call(backend, tools_fanout.list_repos, ctx=ctx)
 
-    def read_range(
-        repo: Repo, ctx: Context,
-        path: Annotated[str, Field(description=(
-            "File path relative to the repository root, as search_code prints it."))],
-        start_line: Annotated[int, Field(ge=1, description="First line, 1-based.")] = 1,
-        end_line: Annotated[int | None, Field(ge=1, description=(
-            "Last line, inclusive; omit for the end of the file."))] = None,
-    ) -> CallToolResult:
+    def read_range(repo: Repo, ctx: Context, path: FilePath, start_line: StartLine = 1,
+                   end_line: EndLine = None) -> CallToolResult:
         return _call(backend, tools_fanout.read_range, ctx=ctx, repo=repo, path=path,
                      start_line=start_line, end_line=end_line)
 

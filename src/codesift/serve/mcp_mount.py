@@ -90,17 +90,11 @@ class McpMount:
 
     async def _everywhere_call(self, scope, receive, send, request: Request) -> None:
         """/mcp: every repository the token may read, held to it per tool call."""
-        try:
-            caller = await anyio.to_thread.run_sync(self._repo_caller, request)
-            if self._everywhere is None:
-                raise NotFound("MCP is served only while the server runs (its lifespan)",
-                               hint="run it with codesift serve")
-        except CodesiftError as exc:
-            return await _refuse(self.error_response, exc, scope, receive, send)
-        child = dict(scope)
-        child["state"] = {**scope.get("state", {}), REPO_CALLER_KEY: caller}
-        child["path"] = scope["path"].rstrip("/") + "/"  # the MCP endpoint is the app's "/"
-        await self._everywhere(child, receive, send)
+        child = await _scope_with_caller(scope, receive, send, request, self._repo_caller,
+                                         REPO_CALLER_KEY, self._everywhere, self.error_response)
+        if child is not None:
+            child["path"] = scope["path"].rstrip("/") + "/"  # the MCP endpoint is the app's "/"
+            await self._everywhere(child, receive, send)
 
     def _repo_caller(self, request: Request) -> RepoCaller:
         """Any live token within its rate limit; which repositories it reaches is decided
@@ -178,16 +172,10 @@ class SqlMcpMount:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return
-        request = Request(scope)
-        try:
-            caller = await anyio.to_thread.run_sync(self._caller, request)
-            if self._app is None:
-                raise NotFound("MCP is served only while the server runs (its lifespan)",
-                               hint="run it with codesift serve")
-        except CodesiftError as exc:
-            return await _refuse(self.error_response, exc, scope, receive, send)
-        child = dict(scope)
-        child["state"] = {**scope.get("state", {}), CALLER_KEY: caller}
+        child = await _scope_with_caller(scope, receive, send, Request(scope), self._caller,
+                                         CALLER_KEY, self._app, self.error_response)
+        if child is None:
+            return
         rest = get_route_path(scope)
         if rest == SQL_MCP_PATH:  # the exact path, by its own route rather than the mount
             child["root_path"] = scope.get("root_path", "") + SQL_MCP_PATH
@@ -204,6 +192,24 @@ class SqlMcpMount:
         def record(database: str | None, status: int, detail: dict | None) -> None:
             audit(request, principal, None, status, database=database, detail=detail)
         return Caller(principal, record)
+
+
+async def _scope_with_caller(scope, receive, send, request: Request, find_caller, key: str,
+                             app, error_response) -> dict | None:
+    """A copy of `scope` carrying the request's caller under `key` (found on a thread:
+    token checks read the home), or None once the refusal has been sent: no or a bad token,
+    a rate limit, or `app` not running."""
+    try:
+        caller = await anyio.to_thread.run_sync(find_caller, request)
+        if app is None:
+            raise NotFound("MCP is served only while the server runs (its lifespan)",
+                           hint="run it with codesift serve")
+    except CodesiftError as exc:
+        await _refuse(error_response, exc, scope, receive, send)
+        return None
+    child = dict(scope)
+    child["state"] = {**scope.get("state", {}), key: caller}
+    return child
 
 
 def caller_of(ctx) -> Caller:
