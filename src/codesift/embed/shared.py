@@ -3,9 +3,8 @@ repositories loads each query model once, and a query asked of many indexes that
 embedded with the same model is embedded once.
 """
 
-# Without sharing, every open Index loads its own query model (~90 MB resident for MiniLM's
-# ONNX session) and a search over 27 repositories embedded the same query 27 times, one
-# after another on a 2-core machine. Models are keyed by what makes their query vectors
+# Without sharing, every open Index loads its own query model and a search over 27
+# repositories embedded the same query 27 times. Models are keyed by what makes their query vectors
 # differ (spec, precision, token cap); the memo by that key and the text.
 
 from __future__ import annotations
@@ -20,7 +19,8 @@ MEMO_SIZE = 256  # recent query vectors kept (~1.5 KB each at 384 dimensions)
 
 class SharedQueryEmbedders:
     """Thread-safe: a model is built once per key (other callers wait for it), and each
-    model embeds one query at a time (its tokenizer is not meant for concurrent use)."""
+    model embeds one query at a time (the embedders make no promise about concurrent
+    calls; a query that another thread is embedding is then found in the memo)."""
 
     def __init__(self, memo_size: int = MEMO_SIZE) -> None:
         self._models: dict[Hashable, Any] = {}
@@ -58,6 +58,3 @@ class SharedQueryEmbedders:
                         self._memo.popitem(last=False)
                 return vector
         return embed
-
-    def __len__(self) -> int:
-        return len(self._models)

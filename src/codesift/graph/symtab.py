@@ -106,7 +106,8 @@ class SymbolTable:
 
 def basename_index(paths) -> dict[str, list[str]]:
     """File name -> the paths ending in it, in `paths`' order: an `#include <linux/list.h>`
-    looked for among 31,000 files by a scan per include took most of a graph pass."""
+    looked for among 31,000 files by a scan per include took a third of a graph pass
+    (py-spy, Linux 10M)."""
     out: dict[str, list[str]] = defaultdict(list)
     for path in paths:
         out[path.rpartition("/")[2]].append(path)
