@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -220,6 +222,33 @@ def test_cli_searches_several_repositories(three_repos, tmp_path):
     assert refused.exit_code == 2 and "--index-dir" in refused.output
 
 
+HUNG_SEARCH = """
+import sys, threading
+import codesift.workspace as ws
+real = ws.answer_of
+def answer_of(index, *args):
+    if index.root.name == "payments":
+        threading.Event().wait()  # a search that never ends
+    return real(index, *args)
+ws.answer_of = answer_of
+from codesift.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_cli_exits_after_printing_though_a_repository_search_never_ends(three_repos):
+    args = ["search", "receipt email", "--repo", str(three_repos["payments"]),
+            "--repo", str(three_repos["notify"]), "--deadline", "3", "--json"]
+    # A generous deadline: the bug was a process that never exited.
+    done = subprocess.run([sys.executable, "-c", HUNG_SEARCH, *args], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["partial"] is True and data["hits"][0]["repo"] == "notify"
+    assert {r["repo"]: r["status"] for r in data["repos"]} == {"payments": "timeout",
+                                                              "notify": "ok"}
+
+
 # -- POST /search ------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -305,7 +334,7 @@ def test_mcp_over_every_repository_keeps_to_the_token(tmp_path, three_repos):
         anyio.run(session, admin, "admin")
         anyio.run(session, scoped, "scoped")
         ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
-        assert httpx.post(f"{url}/mcp", json=ping, timeout=30).status_code == 401
+        assert httpx.post(f"{url}/mcp", json=ping, timeout=300).status_code == 401
         # One repository's full tool set stays at /mcp/{name}.
         assert httpx.post(f"{url}/mcp/payments", json=ping, timeout=30,
                           headers=bearer(scoped)).status_code == 403

@@ -12,10 +12,11 @@ A workspace file is TOML, paths relative to the file:
 from __future__ import annotations
 
 import os
+import queue
 import threading
 import tomllib
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,8 +111,7 @@ class Workspace:
             self._locks[repo.name] = threading.Lock()
         # One worker per core: the repositories' searches release the GIL in SQLite and
         # ONNX Runtime, and more workers would only queue on the cores.
-        self._pool = ThreadPoolExecutor(max_workers=min(len(self.indexes), os.cpu_count() or 1),
-                                        thread_name_prefix="codesift-repos")
+        self._pool = DaemonPool(min(len(self.indexes), os.cpu_count() or 1), "codesift-repos")
 
     def __enter__(self) -> Workspace:
         return self
@@ -122,7 +122,7 @@ class Workspace:
     def close(self) -> None:
         """Close every index no search holds; one still running past its deadline is left
         to its worker (its process ends with it)."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=False)
         for name, index in self.indexes.items():
             lock = self._locks[name]
             if lock.acquire(blocking=False):
@@ -154,3 +154,50 @@ def _bound(index: Index, lock: threading.Lock, query: str, k: int, filters: dict
         with lock:
             return answer_of(index, query, k, filters, weigh)
     return search
+
+
+class DaemonPool(Executor):
+    """A fixed pool of daemon threads. concurrent.futures joins its workers when the
+    interpreter exits, so a search left running past its deadline kept `codesift search`
+    from exiting after it had printed; daemon workers end with the process instead. The
+    searches are read-only, so nothing is lost when one is cut off."""
+
+    def __init__(self, workers: int, name: str) -> None:
+        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self._closed = False
+        for i in range(max(1, workers)):
+            threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True).start()
+        self._workers = max(1, workers)
+
+    def submit(self, fn: Callable, /, *args, **kwargs) -> Future:
+        if self._closed:
+            raise RuntimeError("the pool is shut down")
+        future: Future = Future()
+        self._tasks.put((future, fn, args, kwargs))
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = True) -> None:
+        """Stop taking work and cancel what has not started. Workers are never joined,
+        whatever `wait` says: a search still running finishes on its own or ends with
+        the process."""
+        self._closed = True
+        while True:
+            try:
+                task = self._tasks.get_nowait()
+            except queue.Empty:
+                break
+            if task is not None:
+                task[0].cancel()
+        for _ in range(self._workers):
+            self._tasks.put(None)
+
+    def _work(self) -> None:
+        while (task := self._tasks.get()) is not None:
+            future, fn, args, kwargs = task
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's future
+                future.set_exception(exc)
+
