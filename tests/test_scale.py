@@ -37,11 +37,15 @@ def _c_tree(root: Path) -> Path:
     for s in range(N_SOURCES):
         h = s % N_HEADERS
         far = min(N_HEADERS - 1, h + 3 - (h + 3) % 3)  # a helper a few includes down
+        # Helpers at the walk's depth limit (6 includes below h: h + 12) and past it.
+        edge = min(N_HEADERS - 1, h + 12 - (h + 12) % 3)
+        beyond = min(N_HEADERS - 1, h + 13 + (3 - (h + 13) % 3) % 3)
         (src / f"d{s}.c").write_text(
             f"#include <gen/h{h}.h>\n\n"
             f"int api_{h}(int x)\n{{\n\treturn x * {s};\n}}\n\n"
             f"int driver_{s}_probe(int x)\n{{\n"
             f"\tint y = helper_{far}(x) + api_{(h + 1) % N_HEADERS}(x);\n"
+            f"\ty += helper_{edge}(y) + helper_{beyond}(y);\n"
             f"\tUNDEFINED_MACRO_{s % 7}(y);\n"
             f"\treturn driver_{(s + 1) % N_SOURCES}_probe(y) + kmalloc_like(y);\n}}\n")
     return root
@@ -62,8 +66,9 @@ def test_include_shortcuts_resolve_exactly_what_the_full_walk_does(tmp_path, mon
     with codesift.open_index(root, dense=False) as idx:
         idx.update()
         fast = _edges(idx.db_path)
-    # The same pass with every name walked through the includes, as before the shortcuts.
-    monkeypatch.setattr(Resolver, "_maybe_included", lambda self, path, name: True)
+    # The same pass with every name walked through every include, as before the shortcuts.
+    monkeypatch.setattr(Resolver, "_defined_somewhere", lambda self, name: True)
+    monkeypatch.setattr(build, "_include_graph", lambda tables, table: None)
     store = SQLiteStore(root / ".codesift" / "index.db")
     try:
         with store.transaction():
@@ -80,6 +85,11 @@ def test_include_shortcuts_resolve_exactly_what_the_full_walk_does(tmp_path, mon
     assert calls["drivers/d0.c", "helper_3"] == ("include/gen/h3.h", 1.0)
     assert calls["drivers/d0.c", "api_1"][1] < 1.0
     assert calls["drivers/d0.c", "UNDEFINED_MACRO_0"] == (None, 0.0)
+    # At the depth limit the walk still finds the helper; one include further it does not,
+    # and the name alone (one definition) is less sure.
+    assert calls["drivers/d0.c", "helper_12"] == ("include/gen/h12.h", 1.0)
+    assert calls["drivers/d0.c", "helper_15"][0] == "include/gen/h15.h"
+    assert calls["drivers/d0.c", "helper_15"][1] < 1.0
 
 
 def test_no_resolver_outlives_its_graph_pass(tmp_path, monkeypatch):

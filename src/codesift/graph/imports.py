@@ -5,6 +5,9 @@ submodules and what it re-exports. The import half of resolve.py.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from ..model import Reference
 from .bindings import (WILDCARD, Binding, module_files, parse_binding, python_absolute,
@@ -12,15 +15,21 @@ from .bindings import (WILDCARD, Binding, module_files, parse_binding, python_ab
 from .candidates import CERTAIN, Candidates, Module, spread
 from .symtab import SymbolTable
 
+if TYPE_CHECKING:
+    from .includes import IncludeGraph
+
 MAX_DEPTH = 6  # re-export chains
 
 
 class Imports:
     """Import lookups over one SymbolTable; caches per resolution run."""
 
-    def __init__(self, table: SymbolTable, refs_of: Callable[[str], list[Reference]]) -> None:
+    def __init__(self, table: SymbolTable, refs_of: Callable[[str], list[Reference]],
+                 includes: IncludeGraph | None = None) -> None:
         self.table = table
         self.refs_of = refs_of
+        self.includes = includes  # prunes C include walks (graph/includes.py)
+        self._near: dict[str, np.ndarray] = {}
         self._bindings: dict[str, dict[str, list[Binding]]] = {}
         self._wildcards: dict[str, list[Binding]] = {}
         self._modules: dict[tuple[str, str, str], tuple[str, ...]] = {}
@@ -79,6 +88,8 @@ class Imports:
 
     def _member(self, module: Module, name: str, depth: int, conf: float = CERTAIN) -> Candidates:
         table, paths = self.table, module.paths
+        if self.includes is not None and not self._may_find(paths, name, MAX_DEPTH - depth):
+            return []  # no definition of `name` within the includes left: a dead end
         found = [d for p in paths for d in table.top_level(p, name)]
         if not found and name == "default":  # JS `export default class X {}`
             found = [d for p in paths for d in table.by_path.get(p, ())
@@ -100,6 +111,11 @@ class Imports:
                 if found:
                     return found
         return []
+
+    def _may_find(self, paths: tuple[str, ...], name: str, steps: int) -> bool:
+        if name not in self._near:
+            self._near[name] = self.includes.distances(name)
+        return self.includes.may_find(paths, steps, self._near[name])
 
     def bindings(self, path: str) -> dict[str, list[Binding]]:
         """The names a file's imports bind, each to one binding or more."""

@@ -18,14 +18,13 @@ from ..model import Edge, Reference
 from .bindings import import_target, parse_binding, rust_submodule
 from .candidates import (BY_NAME, CERTAIN, PACKAGE, RECEIVER_UNKNOWN, Candidates, Module,
                          Target, merge, node, only, spread)
-from .imports import MAX_DEPTH as IMPORT_DEPTH
 from .imports import Imports
+from .includes import IncludeGraph
 from .symtab import CALLABLE, CLASSLIKE, Def, SymbolTable
 
 MAX_CANDIDATES = 8  # more definitions than this for one name: left unresolved
 MAX_DEPTH = 6  # base-class walks
 MAX_INCLUDED = 512  # files a C/C++ file's include closure is followed to
-REACH_MAX = 20_000  # files an include walk's reach is listed to (past it: walk anyway)
 
 _SPLIT = re.compile(r"\?\.|\.|::|->|#|\\")
 _SELF = frozenset({"self", "this", "cls", "Self", "static"})  # `static::` is PHP's
@@ -106,16 +105,17 @@ RefsOf = Callable[[str], list[Reference]]
 class Resolver:
     """Resolves files' references against one SymbolTable; caches per run."""
 
-    def __init__(self, table: SymbolTable, refs_of: RefsOf) -> None:
+    def __init__(self, table: SymbolTable, refs_of: RefsOf,
+                 includes: IncludeGraph | None = None) -> None:
         self.table = table
         self.refs_of = refs_of
-        self.imports = Imports(table, refs_of)
+        self.imports = Imports(table, refs_of, includes)
         self._bases: dict[tuple[str, str], Candidates] = {}
         self._memo: dict[tuple, Candidates] = {}
         # Per-instance memos (a functools.lru_cache on a method is the class's: it kept every
         # Resolver a long-lived process made, and all it had found, for good).
         self._memos: dict[str, dict] = {"included": {}, "by_name": {}, "by_member": {},
-                                        "base_refs": {}, "reach": {}}
+                                        "base_refs": {}}
 
     def _once(self, memo: str, key, compute, *args):
         """compute(*args), remembered under `key` in this resolver's memo `memo`."""
@@ -322,33 +322,10 @@ class Resolver:
                         todo.append(p)
         return frozenset(seen)
 
-    def _maybe_included(self, path: str, name: str) -> bool:
-        """False when nothing named `name` is defined in any file the include walk of
-        `_from_wildcards` can reach from `path`: then the walk finds nothing. Every name a C
-        file uses and does not define (a macro, a function of another .c file) started that
-        walk, and on Linux's 10M lines the walks were 89% of a graph pass (py-spy)."""
-        defs = self.table.by_name.get(name, ())
-        if not defs:  # defined nowhere (a macro, a libc function): no walk can find it
-            return False
-        reach = self._once("reach", path, self._reachable, path)
-        return reach is None or any(d.path in reach for d in defs)
-
-    def _reachable(self, path: str) -> frozenset[str] | None:
-        """Every file within the walk's include depth of `path` (None past REACH_MAX)."""
-        seen, level = {path}, [path]
-        for _ in range(IMPORT_DEPTH + 1):
-            nxt = []
-            for current in level:
-                for wild in self.imports.wildcards(current):
-                    module = self.imports.module(current, wild.module)
-                    for p in module.paths if module else ():
-                        if p not in seen:
-                            seen.add(p)
-                            nxt.append(p)
-            if len(seen) > REACH_MAX:
-                return None
-            level = nxt
-        return frozenset(seen)
+    def _defined_somewhere(self, name: str) -> bool:
+        """A C name nothing defines (a macro, a libc function) is never found by the include
+        walk: every such name a C file used started one."""
+        return bool(self.table.by_name.get(name))
 
     def _package_member(self, path: str, name: str, language: str) -> list[Def]:
         table = self.table
@@ -475,7 +452,7 @@ class Resolver:
 
     def _from_wildcards(self, path: str, name: str, language: str) -> Candidates:
         """`name` from a `from m import *`, `export * from`, `#include`, `using N;`."""
-        if language in _C and not self._maybe_included(path, name):
+        if language in _C and not self._defined_somewhere(name):
             return []
         for wild in self.imports.wildcards(path):
             module = self.imports.module(path, wild.module)

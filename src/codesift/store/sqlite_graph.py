@@ -72,6 +72,17 @@ class GraphTables:
                 out[path].append(Reference(kind, name, line, scope))
         return out
 
+    def imports_in_languages(self, languages: Sequence[str]) -> dict[str, list[Reference]]:
+        """Every import reference (a C include) of the files in `languages`, by file."""
+        out: dict[str, list[Reference]] = {}
+        marks = ",".join("?" * len(languages))
+        for path, name, line in self.db.execute(
+                "SELECT f.path, r.name, r.line FROM refs r JOIN files f ON f.id = r.file_id"
+                f" WHERE r.kind = 'import' AND f.language IN ({marks}) ORDER BY r.rowid",
+                list(languages)):
+            out.setdefault(path, []).append(Reference("import", name, line, None))
+        return out
+
     def definitions_in(self, paths: Sequence[str]) -> set[tuple[str, str, str]]:
         """(path, qualname, name) of every definition in these files."""
         out: set[tuple[str, str, str]] = set()
