@@ -61,14 +61,7 @@ def _edges(db_path: Path) -> list[tuple]:
         db.close()
 
 
-def test_include_shortcuts_resolve_exactly_what_the_full_walk_does(tmp_path, monkeypatch):
-    root = _c_tree(tmp_path / "tree")
-    with codesift.open_index(root, dense=False) as idx:
-        idx.update()
-        fast = _edges(idx.db_path)
-    # The same pass with every name walked through every include, as before the shortcuts.
-    monkeypatch.setattr(Resolver, "_defined_somewhere", lambda self, name: True)
-    monkeypatch.setattr(build, "_include_graph", lambda tables, table: None)
+def _full_pass(root: Path) -> list[tuple]:
     store = SQLiteStore(root / ".codesift" / "index.db")
     try:
         with store.transaction():
@@ -76,8 +69,21 @@ def test_include_shortcuts_resolve_exactly_what_the_full_walk_does(tmp_path, mon
         build.update_graph(store, [], [])
     finally:
         store.close()
-    walked = _edges(root / ".codesift" / "index.db")
-    assert fast == walked
+    return _edges(root / ".codesift" / "index.db")
+
+
+def test_include_shortcuts_resolve_exactly_what_the_full_walk_does(tmp_path, monkeypatch):
+    root = _c_tree(tmp_path / "tree")
+    with codesift.open_index(root, dense=False) as idx:
+        idx.update()
+        fast = _edges(idx.db_path)
+    # Without the pass's include graph (as for an edit's few files): each file's forward
+    # reach decides whether to walk.
+    monkeypatch.setattr(build, "_include_graph", lambda tables, table: None)
+    assert _full_pass(root) == fast
+    # Every name walked through every include, as before the shortcuts.
+    monkeypatch.setattr(Resolver, "_maybe_included", lambda self, path, name: True)
+    assert _full_pass(root) == fast
     calls = {(p, name): (dst_path, conf) for p, _, kind, name, dst_path, _, conf, _ in fast
              if kind == "calls" and p == "drivers/d0.c"}
     # A helper defined two includes down is certain; a function defined in other .c files

@@ -18,6 +18,7 @@ from ..model import Edge, Reference
 from .bindings import import_target, parse_binding, rust_submodule
 from .candidates import (BY_NAME, CERTAIN, PACKAGE, RECEIVER_UNKNOWN, Candidates, Module,
                          Target, merge, node, only, spread)
+from .imports import MAX_DEPTH as IMPORT_DEPTH
 from .imports import Imports
 from .includes import IncludeGraph
 from .symtab import CALLABLE, CLASSLIKE, Def, SymbolTable
@@ -25,6 +26,7 @@ from .symtab import CALLABLE, CLASSLIKE, Def, SymbolTable
 MAX_CANDIDATES = 8  # more definitions than this for one name: left unresolved
 MAX_DEPTH = 6  # base-class walks
 MAX_INCLUDED = 512  # files a C/C++ file's include closure is followed to
+REACH_MAX = 20_000  # files an include walk's reach is listed to (past it: walk anyway)
 
 _SPLIT = re.compile(r"\?\.|\.|::|->|#|\\")
 _SELF = frozenset({"self", "this", "cls", "Self", "static"})  # `static::` is PHP's
@@ -115,7 +117,7 @@ class Resolver:
         # Per-instance memos (a functools.lru_cache on a method is the class's: it kept every
         # Resolver a long-lived process made, and all it had found, for good).
         self._memos: dict[str, dict] = {"included": {}, "by_name": {}, "by_member": {},
-                                        "base_refs": {}}
+                                        "base_refs": {}, "reach": {}}
 
     def _once(self, memo: str, key, compute, *args):
         """compute(*args), remembered under `key` in this resolver's memo `memo`."""
@@ -322,10 +324,35 @@ class Resolver:
                         todo.append(p)
         return frozenset(seen)
 
-    def _defined_somewhere(self, name: str) -> bool:
-        """A C name nothing defines (a macro, a libc function) is never found by the include
-        walk: every such name a C file used started one."""
-        return bool(self.table.by_name.get(name))
+    def _maybe_included(self, path: str, name: str) -> bool:
+        """False when no include walk from `path` can find `name`: nothing defines it (a
+        macro, a libc function: every such name a C file used started a walk), or, in a
+        pass without the whole include graph (an edit's few files), nothing within the
+        walk's reach of `path` does. With the graph, Imports prunes the walk itself."""
+        defs = self.table.by_name.get(name, ())
+        if not defs:
+            return False
+        if self.imports.includes is not None:
+            return True
+        reach = self._once("reach", path, self._reachable, path)
+        return reach is None or any(d.path in reach for d in defs)
+
+    def _reachable(self, path: str) -> frozenset[str] | None:
+        """Every file within the walk's include depth of `path` (None past REACH_MAX)."""
+        seen, level = {path}, [path]
+        for _ in range(IMPORT_DEPTH + 1):
+            nxt = []
+            for current in level:
+                for wild in self.imports.wildcards(current):
+                    module = self.imports.module(current, wild.module)
+                    for p in module.paths if module else ():
+                        if p not in seen:
+                            seen.add(p)
+                            nxt.append(p)
+            if len(seen) > REACH_MAX:
+                return None
+            level = nxt
+        return frozenset(seen)
 
     def _package_member(self, path: str, name: str, language: str) -> list[Def]:
         table = self.table
@@ -452,7 +479,7 @@ class Resolver:
 
     def _from_wildcards(self, path: str, name: str, language: str) -> Candidates:
         """`name` from a `from m import *`, `export * from`, `#include`, `using N;`."""
-        if language in _C and not self._defined_somewhere(name):
+        if language in _C and not self._maybe_included(path, name):
             return []
         for wild in self.imports.wildcards(path):
             module = self.imports.module(path, wild.module)
