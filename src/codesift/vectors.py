@@ -20,10 +20,15 @@ import numpy as np
 # Exact search over a memory-mapped matrix costs ~30 ms at 100k x 384 and nothing to load;
 # an hnswlib graph answers in < 1 ms but takes ~180 ms to load at 100k (bench_vectors.py).
 EXACT_MAX = 100_000
-FORMAT = 2  # 2: rows carry tags (a fingerprint of what each vector embeds)
+# 2: rows carry tags (a fingerprint of what each vector embeds); 3: HNSW labels are the ids,
+# so that a graph is patched in place (VectorIndex.patched) instead of rebuilt.
+FORMAT = 3
 # ef 64 gave recall@10 0.88 at 100k on near-duplicate-heavy vectors, ef 128 gave 0.96.
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF = 16, 128, 128
 _OVERFETCH_LIMIT = 4096  # past this many ANN candidates a filtered query goes exact
+# A patched graph keeps the slots of deleted vectors until new ones reuse them; past this
+# share of dead slots it is rebuilt.
+REBUILD_DEAD_SHARE = 0.25
 
 
 class VectorIndex:
@@ -61,7 +66,7 @@ class VectorIndex:
         self.vectors = vectors if vectors.dtype == np.float32 else vectors.astype(np.float32)
         self.graph = _graph
         if self.graph is None and len(ids) and (ann == "hnsw" or (ann == "auto" and len(ids) > exact_max)):
-            self.graph = _build_hnsw(self.vectors)
+            self.graph = _build_hnsw(self.vectors, self.ids)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -119,7 +124,32 @@ class VectorIndex:
         k = min(k, len(self.ids))
         self.graph.set_ef(max(HNSW_EF, k))
         labels, dists = self.graph.knn_query(q, k=k)
-        return labels[0].astype(np.int64), (1.0 - dists[0]).astype(np.float32)
+        rows = np.searchsorted(self.ids, labels[0].astype(np.int64))
+        return rows, (1.0 - dists[0]).astype(np.float32)
+
+    # -- updates -----------------------------------------------------------------------------
+
+    def patched(self, keep: np.ndarray, ids: np.ndarray, vectors: np.ndarray,
+                tags: np.ndarray | None, *, ann: str = "auto",
+                exact_max: int = EXACT_MAX) -> VectorIndex:
+        """This index with the rows where `keep` is False dropped and (ids, vectors, tags)
+        added; an id may be both (its vector changed). The HNSW graph, when there is one, is
+        patched in place: a dropped id is marked deleted, a changed one updated, a new one
+        takes a deleted slot. Rebuilding it instead took minutes at Linux's 440k vectors,
+        for a one-file edit. `self` must not be used afterwards (it shares the graph)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        all_ids = np.concatenate([self.ids[keep], ids])
+        all_vectors = np.vstack([np.asarray(self.vectors[keep]), vectors]).astype(np.float32)
+        all_tags = None if self.tags is None or tags is None else np.concatenate([self.tags[keep], tags])
+        graph = self.graph
+        if graph is None or ann == "exact" or len(all_ids) <= exact_max:
+            return VectorIndex(all_ids, all_vectors, tags=all_tags, ann=ann, exact_max=exact_max)
+        _patch_graph(graph, len(self.ids), self.ids[~keep], ids, vectors)
+        dead = graph.get_current_count() - len(all_ids)
+        if dead > REBUILD_DEAD_SHARE * len(all_ids):
+            return VectorIndex(all_ids, all_vectors, tags=all_tags, ann=ann, exact_max=exact_max)
+        return VectorIndex(all_ids, all_vectors, tags=all_tags, exact_max=exact_max,
+                           _graph=graph)
 
     def _rows_for(self, allowed: set[int]) -> np.ndarray:
         return _matching(self.ids, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
@@ -209,23 +239,64 @@ def _exact(vectors: np.ndarray, q: np.ndarray, k: int) -> tuple[np.ndarray, np.n
     return top, scores[top]
 
 
-def _build_hnsw(vectors: np.ndarray) -> Any:
+def _build_hnsw(vectors: np.ndarray, ids: np.ndarray) -> Any:
     import hnswlib
 
     graph = hnswlib.Index(space="ip", dim=vectors.shape[1])
-    graph.init_index(max_elements=len(vectors), M=HNSW_M, ef_construction=HNSW_EF_CONSTRUCTION, random_seed=42)
-    graph.add_items(np.ascontiguousarray(vectors), np.arange(len(vectors)), num_threads=-1)
+    graph.init_index(max_elements=len(vectors), M=HNSW_M, ef_construction=HNSW_EF_CONSTRUCTION,
+                     random_seed=42, allow_replace_deleted=True)
+    graph.add_items(np.ascontiguousarray(vectors), ids, num_threads=-1)
     graph.set_ef(HNSW_EF)
     graph.set_num_threads(1)  # queries are one at a time; threads only add overhead
     return graph
+
+
+def _patch_graph(graph: Any, live: int, dropped: np.ndarray, ids: np.ndarray,
+                 vectors: np.ndarray) -> None:
+    """Mark `dropped` deleted and put (ids, vectors) in; `live`: the graph's live labels
+    before. hnswlib refuses to update a deleted label in place, and reusing a slot whose
+    old label is live again would break that label's lookup, so a label the graph holds
+    (live or deleted) is updated in its own slot; only labels it never held take the slots
+    of deleted ones."""
+    held = np.fromiter(graph.get_ids_list(), dtype=np.int64)
+    held.sort()
+    again = _member(held, ids)
+    dead = graph.get_current_count() - live
+    for label in np.setdiff1d(dropped, ids):
+        graph.mark_deleted(int(label))
+        dead += 1
+    for label in ids[again]:
+        try:
+            graph.unmark_deleted(int(label))
+            dead -= 1
+        except RuntimeError:
+            pass  # live: updated in place below
+    if again.any():
+        graph.add_items(np.ascontiguousarray(vectors[again]), ids[again], num_threads=1)
+    fresh = ~again
+    if fresh.any():
+        room = graph.get_max_elements() - graph.get_current_count()
+        short = int(fresh.sum()) - dead - room
+        if short > 0:
+            graph.resize_index(graph.get_max_elements() + short)
+        graph.add_items(np.ascontiguousarray(vectors[fresh]), ids[fresh], num_threads=1,
+                        replace_deleted=True)
+
+
+def _member(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    rows = np.searchsorted(sorted_ids, ids)
+    ok = rows < len(sorted_ids)
+    out = np.zeros(len(ids), dtype=bool)
+    out[ok] = sorted_ids[rows[ok]] == ids[ok]
+    return out
 
 
 def _load_hnsw(path: Path, dim: int, n: int) -> Any:
     import hnswlib
 
     graph = hnswlib.Index(space="ip", dim=dim)
-    graph.load_index(str(path), max_elements=n)
-    if graph.get_current_count() != n:
+    graph.load_index(str(path), max_elements=0, allow_replace_deleted=True)
+    if graph.get_current_count() < n:  # more once deleted slots wait for reuse
         raise ValueError("graph size does not match")
     graph.set_num_threads(1)
     return graph

@@ -24,30 +24,32 @@ def load_or_build(store: SQLiteStore, index_dir: Path, generation: str, dim: int
     cheaper than reading the graph (bench/bench_vectors.py)."""
     folder = index_dir / SIDECAR_DIRNAME
     cached = VectorIndex.load(folder, expected_generation=generation, with_graph=with_graph)
-    if cached is not None:
+    if cached is not None and not (with_graph and cached.graph is None and len(cached) > EXACT_MAX):
         return cached
-    index = _patched(store, folder, dim)
+    index = _patched(store, folder, dim, with_graph)
     if index is None:
         ids, matrix, tags = store.vector_matrix(dim)
         index = VectorIndex(ids, matrix, ann="auto" if with_graph else "exact", tags=tags)
-    try:
-        index.save(folder, generation=generation)
-    except OSError:
-        pass  # a read-only index dir still searches, just without the cache
+    if with_graph or len(index) <= EXACT_MAX:
+        # A one-shot process searches exactly: past EXACT_MAX its sidecar would lack the
+        # graph a long-lived process needs, so it leaves the saving to them.
+        try:
+            index.save(folder, generation=generation)
+        except OSError:
+            pass  # a read-only index dir still searches, just without the cache
     return index
 
 
-def _patched(store: SQLiteStore, folder: Path, dim: int) -> VectorIndex | None:
+def _patched(store: SQLiteStore, folder: Path, dim: int, with_graph: bool) -> VectorIndex | None:
     """The stale sidecar brought up to date: rows whose chunk still has the same text are
-    kept, vectors are read from SQLite only for new chunks. A one-file re-index then reads
-    a few vectors instead of all of them (tens of MB on a large repository). None when
-    there is nothing usable to patch, or an HNSW graph would have to be rebuilt anyway."""
-    previous = VectorIndex.load(folder, expected_generation=None, with_graph=False)
+    kept, vectors are read from SQLite only for new chunks, and an HNSW graph is patched
+    in place (VectorIndex.patched). A one-file re-index then reads a few vectors instead of
+    all of them (tens of MB on a large repository). None when there is nothing usable to
+    patch."""
+    previous = VectorIndex.load(folder, expected_generation=None, with_graph=with_graph)
     if previous is None or previous.tags is None or previous.dim != dim:
         return None
     ids, tags = store.vector_keys()
-    if len(ids) > EXACT_MAX or len(previous) > EXACT_MAX:
-        return None
     order = np.argsort(ids, kind="stable")
     ids, tags = ids[order], tags[order]
     rows = np.searchsorted(ids, previous.ids)
@@ -62,7 +64,5 @@ def _patched(store: SQLiteStore, folder: Path, dim: int) -> VectorIndex | None:
     add_ids, add_vectors, add_tags = store.vectors_of(new_ids.tolist(), dim)
     if len(add_ids) != len(new_ids):
         return None  # the database changed under us: rebuild from it
-    return VectorIndex(
-        np.concatenate([previous.ids[keep], add_ids]),
-        np.vstack([np.asarray(previous.vectors[keep]), add_vectors]),
-        ann="exact", tags=np.concatenate([previous.tags[keep], add_tags]))
+    return previous.patched(keep, add_ids, add_vectors, add_tags,
+                            ann="auto" if with_graph else "exact")
