@@ -258,9 +258,7 @@ def _patch_graph(graph: Any, live: int, dropped: np.ndarray, ids: np.ndarray,
     old label is live again would break that label's lookup, so a label the graph holds
     (live or deleted) is updated in its own slot; only labels it never held take the slots
     of deleted ones."""
-    held = np.fromiter(graph.get_ids_list(), dtype=np.int64)
-    held.sort()
-    again = _member(held, ids)
+    again = np.isin(ids, np.fromiter(graph.get_ids_list(), dtype=np.int64))
     dead = graph.get_current_count() - live
     for label in np.setdiff1d(dropped, ids):
         graph.mark_deleted(int(label))
@@ -281,14 +279,6 @@ def _patch_graph(graph: Any, live: int, dropped: np.ndarray, ids: np.ndarray,
             graph.resize_index(graph.get_max_elements() + short)
         graph.add_items(np.ascontiguousarray(vectors[fresh]), ids[fresh], num_threads=1,
                         replace_deleted=True)
-
-
-def _member(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    rows = np.searchsorted(sorted_ids, ids)
-    ok = rows < len(sorted_ids)
-    out = np.zeros(len(ids), dtype=bool)
-    out[ok] = sorted_ids[rows[ok]] == ids[ok]
-    return out
 
 
 def _load_hnsw(path: Path, dim: int, n: int) -> Any:
